@@ -1,0 +1,26 @@
+//! Kizuna's domain: the customer success vocabulary as types.
+//!
+//! Every value that must be valid is checked in exactly one constructor (`parse`), so a value that
+//! exists is valid. This crate knows no SQL, no HTTP and no async runtime; the store persists these
+//! types and the server exposes them.
+
+pub mod account;
+pub mod contact;
+pub mod email;
+pub mod error;
+pub mod feature;
+pub mod health;
+pub mod ids;
+mod macros;
+pub mod money;
+pub mod revenue;
+pub mod subscription;
+pub mod survey;
+pub mod text;
+pub mod ticket;
+pub mod token;
+pub mod touchpoint;
+pub mod usage;
+pub mod user;
+
+pub use error::{FieldError, UnknownValue, ValidationError};
