@@ -115,6 +115,25 @@ pub struct AccountDraft {
     pub traits: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+crate::overlay!(AccountDraft {
+    external_id,
+    name,
+    domain,
+    industry,
+    employees,
+    contract_value_tier,
+    growth_potential,
+    brand_value,
+    referral_likelihood,
+    coverage_tier,
+    lifecycle_stage,
+    stage_reason,
+    owner_id,
+    parent_id,
+    currency,
+    traits
+});
+
 /// A valid account, ready to be stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAccount {
@@ -140,7 +159,10 @@ impl NewAccount {
     pub fn parse(draft: AccountDraft) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
         let name = c.check("name", text::required(draft.name.as_deref(), 200));
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
         let domain = c.check("domain", normalise_domain(draft.domain.as_deref()));
         let industry = c.check("industry", text::bounded(draft.industry.as_deref(), 100));
         if matches!(draft.employees, Some(n) if n < 0) {
@@ -150,7 +172,10 @@ impl NewAccount {
             None => Some(Currency::default()),
             Some(code) => c.check("currency", Currency::parse(code)),
         };
-        let stage_reason = c.check("stage_reason", text::bounded(draft.stage_reason.as_deref(), 1000));
+        let stage_reason = c.check(
+            "stage_reason",
+            text::bounded(draft.stage_reason.as_deref(), 1000),
+        );
         c.finish()?;
         Ok(NewAccount {
             external_id: external_id.flatten(),
@@ -206,7 +231,10 @@ pub fn normalise_domain(raw: Option<&str>) -> Result<Option<String>, String> {
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))
         .unwrap_or(&lower);
-    let host = without_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = without_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     let host = host.strip_prefix("www.").unwrap_or(host);
     let valid_label = |l: &str| {
         !l.is_empty()
@@ -233,8 +261,14 @@ pub enum AccountSort {
 }
 
 impl AccountSort {
-    pub const NAMES: &'static [&'static str] =
-        &["name", "arr", "renewal_date", "health_score", "created_at", "updated_at"];
+    pub const NAMES: &'static [&'static str] = &[
+        "name",
+        "arr",
+        "renewal_date",
+        "health_score",
+        "created_at",
+        "updated_at",
+    ];
 
     pub fn parse(raw: &str) -> Result<(Self, bool), String> {
         let (key, descending) = match raw.strip_prefix('-') {
@@ -267,7 +301,11 @@ mod tests {
     fn domains_are_normalised() {
         let check = |raw: &str, expected: Result<Option<&str>, ()>| {
             let got = normalise_domain(Some(raw)).map_err(|_| ());
-            assert_eq!(got, expected.map(|o| o.map(str::to_string)), "input {raw:?}");
+            assert_eq!(
+                got,
+                expected.map(|o| o.map(str::to_string)),
+                "input {raw:?}"
+            );
         };
         check("https://www.Example.co.jp/about", Ok(Some("example.co.jp")));
         check("acme.com", Ok(Some("acme.com")));
@@ -294,7 +332,11 @@ mod tests {
 
     #[test]
     fn new_account_applies_defaults() {
-        let a = NewAccount::parse(AccountDraft { name: Some("株式会社テスト".into()), ..Default::default() }).unwrap();
+        let a = NewAccount::parse(AccountDraft {
+            name: Some("株式会社テスト".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(a.coverage_tier, CoverageTier::TechTouch);
         assert_eq!(a.lifecycle_stage, LifecycleStage::Onboarding);
         assert_eq!(a.currency, Currency::JPY);

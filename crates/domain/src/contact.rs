@@ -63,6 +63,17 @@ pub struct ContactDraft {
     pub left_at: Option<DateTime<Utc>>,
 }
 
+crate::overlay!(ContactDraft {
+    account_id,
+    external_id,
+    name,
+    email,
+    title,
+    roles,
+    traits,
+    left_at
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewContact {
     pub account_id: AccountId,
@@ -77,15 +88,26 @@ pub struct NewContact {
 
 impl NewContact {
     /// `account_id` comes from the path when the draft does not carry one.
-    pub fn parse(draft: ContactDraft, account_id: Option<AccountId>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        draft: ContactDraft,
+        account_id: Option<AccountId>,
+    ) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
         let account_id = draft.account_id.or(account_id);
         if account_id.is_none() {
             c.add("account_id", "is required");
         }
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
         let name = c.check("name", text::bounded(draft.name.as_deref(), 200));
-        let email = match draft.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let email = match draft
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => Some(None),
             Some(raw) => c.check("email", Email::parse(raw)).map(Some),
         };
@@ -130,11 +152,17 @@ impl From<&Contact> for ContactDraft {
 
 /// Roles as stored: a comma-separated list in a fixed order.
 pub fn roles_to_text(roles: &[ContactRole]) -> String {
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn roles_from_text(text: &str) -> Vec<ContactRole> {
-    text.split(',').filter_map(|r| r.trim().parse().ok()).collect()
+    text.split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -150,7 +178,11 @@ mod tests {
         let ok = NewContact::parse(
             ContactDraft {
                 email: Some("Hanako@Example.JP".into()),
-                roles: Some(vec![ContactRole::Champion, ContactRole::Admin, ContactRole::Champion]),
+                roles: Some(vec![
+                    ContactRole::Champion,
+                    ContactRole::Admin,
+                    ContactRole::Champion,
+                ]),
                 ..Default::default()
             },
             Some(AccountId(1)),
@@ -163,7 +195,10 @@ mod tests {
     #[test]
     fn bad_email_names_the_field() {
         let err = NewContact::parse(
-            ContactDraft { email: Some("not-an-email".into()), ..Default::default() },
+            ContactDraft {
+                email: Some("not-an-email".into()),
+                ..Default::default()
+            },
             Some(AccountId(1)),
         )
         .unwrap_err();

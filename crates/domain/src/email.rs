@@ -19,7 +19,9 @@ impl Email {
             return Err("is longer than 254 characters".into());
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("`{s}` is not an e-mail address: it contains a space"));
+            return Err(format!(
+                "`{s}` is not an e-mail address: it contains a space"
+            ));
         }
         let Some((local, domain)) = s.split_once('@') else {
             return Err(format!("`{s}` is not an e-mail address: it has no @"));
@@ -28,8 +30,14 @@ impl Email {
             return Err(format!("`{s}` is not an e-mail address"));
         }
         let labels: Vec<&str> = domain.split('.').collect();
-        if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
-            return Err(format!("`{s}` is not an e-mail address: the domain `{domain}` is not valid"));
+        if labels.len() < 2
+            || labels
+                .iter()
+                .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+        {
+            return Err(format!(
+                "`{s}` is not an e-mail address: the domain `{domain}` is not valid"
+            ));
         }
         Ok(Self(format!("{local}@{}", domain.to_lowercase())))
     }
@@ -73,7 +81,10 @@ mod tests {
 
     #[test]
     fn parses_addresses() {
-        check("taro.yamada@Example.CO.JP", Some("taro.yamada@example.co.jp"));
+        check(
+            "taro.yamada@Example.CO.JP",
+            Some("taro.yamada@example.co.jp"),
+        );
         check("  a@b.io ", Some("a@b.io"));
         check("a+tag@sub.example.com", Some("a+tag@sub.example.com"));
         check("", None);

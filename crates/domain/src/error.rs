@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -32,7 +35,9 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { errors: vec![FieldError::new(field, message)] }
+        Self {
+            errors: vec![FieldError::new(field, message)],
+        }
     }
 
     /// The first problem; the one an error message leads with.
@@ -100,7 +105,9 @@ impl Collector {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ValidationError { errors: self.errors })
+            Err(ValidationError {
+                errors: self.errors,
+            })
         }
     }
 }

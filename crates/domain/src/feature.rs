@@ -48,7 +48,10 @@ pub struct FeatureChange {
 impl FeatureChange {
     pub fn parse(draft: FeatureDraft) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
-        let display_name = c.check("display_name", text::bounded(draft.display_name.as_deref(), 200));
+        let display_name = c.check(
+            "display_name",
+            text::bounded(draft.display_name.as_deref(), 200),
+        );
         let module = c.check("module", text::bounded(draft.module.as_deref(), 100));
         if let Some(w) = draft.weight {
             if !w.is_finite() || !(0.0..=100.0).contains(&w) {
@@ -80,13 +83,24 @@ mod tests {
 
     #[test]
     fn feature_changes_are_checked() {
-        let err = FeatureChange::parse(FeatureDraft { weight: Some(-1.0), ..Default::default() }).unwrap_err();
+        let err = FeatureChange::parse(FeatureDraft {
+            weight: Some(-1.0),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(err.first().field, "weight");
-        let ok = FeatureChange::parse(FeatureDraft { module: Some(" レポート ".into()), is_key: Some(true), ..Default::default() })
-            .unwrap();
+        let ok = FeatureChange::parse(FeatureDraft {
+            module: Some(" レポート ".into()),
+            is_key: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(ok.module.as_deref(), Some("レポート"));
         assert!(feature_key("  ").is_err());
         assert!(feature_key("a\tb").is_err());
-        assert_eq!(feature_key(" Report Exported ").as_deref(), Ok("Report Exported"));
+        assert_eq!(
+            feature_key(" Report Exported ").as_deref(),
+            Ok("Report Exported")
+        );
     }
 }

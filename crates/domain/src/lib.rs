@@ -13,6 +13,7 @@ pub mod health;
 pub mod ids;
 mod macros;
 pub mod money;
+pub mod page;
 pub mod revenue;
 pub mod subscription;
 pub mod survey;

@@ -50,3 +50,17 @@ macro_rules! string_enum {
         }
     };
 }
+
+/// Implements `overlay` for a draft: the fields the patch carries replace the base's, the others
+/// stay. This is how a PATCH merges over the stored record before the whole is validated again.
+#[macro_export]
+macro_rules! overlay {
+    ($draft:ty { $($field:ident),+ $(,)? }) => {
+        impl $draft {
+            /// `self` with every field that `patch` carries replaced.
+            pub fn overlay(self, patch: $draft) -> $draft {
+                Self { $( $field: patch.$field.or(self.$field) ),+ }
+            }
+        }
+    };
+}

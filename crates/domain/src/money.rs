@@ -140,7 +140,11 @@ mod tests {
     }
 
     fn check(currency: Currency, major: f64, expected: Result<i64, ()>) {
-        assert_eq!(currency.to_minor(major).map_err(|_| ()), expected, "{currency} {major}");
+        assert_eq!(
+            currency.to_minor(major).map_err(|_| ()),
+            expected,
+            "{currency} {major}"
+        );
     }
 
     #[test]

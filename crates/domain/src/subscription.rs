@@ -70,6 +70,21 @@ pub struct SubscriptionDraft {
     pub effective_date: Option<NaiveDate>,
 }
 
+crate::overlay!(SubscriptionDraft {
+    account_id,
+    external_id,
+    product,
+    plan,
+    mrr,
+    currency,
+    seats,
+    start_date,
+    end_date,
+    status,
+    renews_id,
+    effective_date
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSubscription {
     pub account_id: AccountId,
@@ -87,14 +102,23 @@ pub struct NewSubscription {
 }
 
 impl NewSubscription {
-    pub fn parse(draft: SubscriptionDraft, account_id: Option<AccountId>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        draft: SubscriptionDraft,
+        account_id: Option<AccountId>,
+    ) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
         let account_id = draft.account_id.or(account_id);
         if account_id.is_none() {
             c.add("account_id", "is required");
         }
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
-        let product = c.check("product", text::required(draft.product.as_deref().or(Some("default")), 200));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
+        let product = c.check(
+            "product",
+            text::required(draft.product.as_deref().or(Some("default")), 200),
+        );
         let plan = c.check("plan", text::bounded(draft.plan.as_deref(), 200));
         let currency = match draft.currency.as_deref() {
             None => Some(Currency::default()),
@@ -192,18 +216,56 @@ mod tests {
     }
 
     fn field_of(d: SubscriptionDraft) -> String {
-        NewSubscription::parse(d, Some(AccountId(1))).unwrap_err().first().field.clone()
+        NewSubscription::parse(d, Some(AccountId(1)))
+            .unwrap_err()
+            .first()
+            .field
+            .clone()
     }
 
     #[test]
     fn invalid_terms_name_the_field() {
-        assert_eq!(field_of(SubscriptionDraft { mrr: Some(-1.0), ..draft() }), "mrr");
-        assert_eq!(field_of(SubscriptionDraft { mrr: None, ..draft() }), "mrr");
-        assert_eq!(field_of(SubscriptionDraft { end_date: Some(date("2025-12-31")), ..draft() }), "end_date");
-        assert_eq!(field_of(SubscriptionDraft { seats: Some(-2), ..draft() }), "seats");
-        assert_eq!(field_of(SubscriptionDraft { currency: Some("ABC".into()), ..draft() }), "currency");
         assert_eq!(
-            field_of(SubscriptionDraft { currency: Some("JPY".into()), mrr: Some(10.5), ..draft() }),
+            field_of(SubscriptionDraft {
+                mrr: Some(-1.0),
+                ..draft()
+            }),
+            "mrr"
+        );
+        assert_eq!(
+            field_of(SubscriptionDraft {
+                mrr: None,
+                ..draft()
+            }),
+            "mrr"
+        );
+        assert_eq!(
+            field_of(SubscriptionDraft {
+                end_date: Some(date("2025-12-31")),
+                ..draft()
+            }),
+            "end_date"
+        );
+        assert_eq!(
+            field_of(SubscriptionDraft {
+                seats: Some(-2),
+                ..draft()
+            }),
+            "seats"
+        );
+        assert_eq!(
+            field_of(SubscriptionDraft {
+                currency: Some("ABC".into()),
+                ..draft()
+            }),
+            "currency"
+        );
+        assert_eq!(
+            field_of(SubscriptionDraft {
+                currency: Some("JPY".into()),
+                mrr: Some(10.5),
+                ..draft()
+            }),
             "mrr"
         );
     }

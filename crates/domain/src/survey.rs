@@ -100,6 +100,16 @@ pub struct SurveyResponseDraft {
     pub responded_at: Option<DateTime<Utc>>,
 }
 
+crate::overlay!(SurveyResponseDraft {
+    account_id,
+    contact_id,
+    external_id,
+    survey,
+    score,
+    comment,
+    responded_at
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSurveyResponse {
     pub account_id: AccountId,
@@ -122,8 +132,14 @@ impl NewSurveyResponse {
         if account_id.is_none() {
             c.add("account_id", "is required");
         }
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
-        let survey = c.check("survey", text::required(draft.survey.as_deref().or(Some("nps")), 100));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
+        let survey = c.check(
+            "survey",
+            text::required(draft.survey.as_deref().or(Some("nps")), 100),
+        );
         let score = match draft.score {
             None => {
                 c.add("score", "is required");
@@ -166,7 +182,11 @@ mod tests {
     #[test]
     fn nps_scores_and_categories() {
         let check = |raw: i64, expected: Option<NpsCategory>| {
-            assert_eq!(NpsScore::parse(raw).ok().map(NpsScore::category), expected, "score {raw}");
+            assert_eq!(
+                NpsScore::parse(raw).ok().map(NpsScore::category),
+                expected,
+                "score {raw}"
+            );
         };
         check(-1, None);
         check(0, Some(NpsCategory::Detractor));
@@ -189,8 +209,15 @@ mod tests {
     #[test]
     fn response_needs_a_valid_score() {
         let now = Utc::now();
-        let err = NewSurveyResponse::parse(SurveyResponseDraft { score: Some(12), ..Default::default() }, Some(AccountId(1)), now)
-            .unwrap_err();
+        let err = NewSurveyResponse::parse(
+            SurveyResponseDraft {
+                score: Some(12),
+                ..Default::default()
+            },
+            Some(AccountId(1)),
+            now,
+        )
+        .unwrap_err();
         assert_eq!(err.first().field, "score");
         assert!(err.first().message.contains("0 to 10"));
     }

@@ -2,7 +2,9 @@
 
 /// Trims a value and turns an empty one into `None`.
 pub fn optional(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// A required, trimmed, non-empty text of at most `max` characters.

@@ -76,6 +76,18 @@ pub struct TicketDraft {
     pub solved_at: Option<DateTime<Utc>>,
 }
 
+crate::overlay!(TicketDraft {
+    account_id,
+    contact_id,
+    external_id,
+    subject,
+    severity,
+    status,
+    category,
+    opened_at,
+    solved_at
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTicket {
     pub account_id: AccountId,
@@ -91,13 +103,20 @@ pub struct NewTicket {
 
 impl NewTicket {
     /// `now` stands in for a missing `opened_at`.
-    pub fn parse(draft: TicketDraft, account_id: Option<AccountId>, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        draft: TicketDraft,
+        account_id: Option<AccountId>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
         let account_id = draft.account_id.or(account_id);
         if account_id.is_none() {
             c.add("account_id", "is required");
         }
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
         let subject = c.check("subject", text::required(draft.subject.as_deref(), 500));
         let category = c.check("category", text::bounded(draft.category.as_deref(), 100));
         let opened_at = draft.opened_at.unwrap_or(now);
@@ -145,8 +164,15 @@ mod tests {
     #[test]
     fn ticket_validation() {
         let now = Utc::now();
-        let ok = NewTicket::parse(TicketDraft { subject: Some("ログインできない".into()), ..Default::default() }, Some(AccountId(1)), now)
-            .unwrap();
+        let ok = NewTicket::parse(
+            TicketDraft {
+                subject: Some("ログインできない".into()),
+                ..Default::default()
+            },
+            Some(AccountId(1)),
+            now,
+        )
+        .unwrap();
         assert_eq!(ok.severity, TicketSeverity::Normal);
         assert_eq!(ok.opened_at, now);
         let err = NewTicket::parse(

@@ -65,6 +65,19 @@ pub struct TouchpointDraft {
     pub duration_minutes: Option<i64>,
 }
 
+crate::overlay!(TouchpointDraft {
+    account_id,
+    contact_id,
+    author_id,
+    external_id,
+    kind,
+    subject,
+    notes,
+    sentiment,
+    occurred_at,
+    duration_minutes
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTouchpoint {
     pub account_id: AccountId,
@@ -80,16 +93,26 @@ pub struct NewTouchpoint {
 }
 
 impl NewTouchpoint {
-    pub fn parse(draft: TouchpointDraft, account_id: Option<AccountId>, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        draft: TouchpointDraft,
+        account_id: Option<AccountId>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
         let account_id = draft.account_id.or(account_id);
         if account_id.is_none() {
             c.add("account_id", "is required");
         }
         if draft.kind.is_none() {
-            c.add("kind", format!("is required; one of {}", TouchpointKind::NAMES.join(", ")));
+            c.add(
+                "kind",
+                format!("is required; one of {}", TouchpointKind::NAMES.join(", ")),
+            );
         }
-        let external_id = c.check("external_id", text::external_id(draft.external_id.as_deref()));
+        let external_id = c.check(
+            "external_id",
+            text::external_id(draft.external_id.as_deref()),
+        );
         let subject = c.check("subject", text::required(draft.subject.as_deref(), 500));
         let notes = c.check("notes", text::bounded(draft.notes.as_deref(), 20_000));
         let duration = draft.duration_minutes.unwrap_or(0);
@@ -136,7 +159,8 @@ mod tests {
     #[test]
     fn touchpoint_needs_kind_and_subject() {
         let now = Utc::now();
-        let err = NewTouchpoint::parse(TouchpointDraft::default(), Some(AccountId(1)), now).unwrap_err();
+        let err =
+            NewTouchpoint::parse(TouchpointDraft::default(), Some(AccountId(1)), now).unwrap_err();
         let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["kind", "subject"]);
         let ok = NewTouchpoint::parse(

@@ -65,6 +65,15 @@ pub struct UserDraft {
     pub password: Option<String>,
 }
 
+crate::overlay!(UserDraft {
+    email,
+    name,
+    role,
+    locale,
+    active,
+    password
+});
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUser {
     pub email: Email,
@@ -151,8 +160,12 @@ mod tests {
 
     #[test]
     fn users_are_checked() {
-        let err = NewUser::parse(UserDraft { email: Some("x".into()), password: Some("short".into()), ..Default::default() })
-            .unwrap_err();
+        let err = NewUser::parse(UserDraft {
+            email: Some("x".into()),
+            password: Some("short".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["email", "name", "password"]);
         let ok = NewUser::parse(UserDraft {
@@ -163,6 +176,9 @@ mod tests {
         .unwrap();
         assert_eq!(ok.role, Role::Csm);
         assert_eq!(ok.locale, Locale::Ja);
-        assert_eq!(format!("{:?}", Password::parse("correct horse battery").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse battery").unwrap()),
+            "Password(***)"
+        );
     }
 }
