@@ -1,1 +1,307 @@
-fn main() {}
+//! `kizuna`: the self-hosted customer success platform, as one command.
+//!
+//! Configuration comes in layers: built-in defaults < a TOML file (`--config`, or `kizuna.toml`
+//! when present) < `KIZUNA_*` environment variables < command-line flags.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use kizuna_domain::token::TokenScope;
+use kizuna_server::{bootstrap, Application, Config};
+use kizuna_store::{Actor, Store};
+use serde::Serialize;
+
+/// mimalloc instead of the system allocator: SQLite's worker thread frees what the async side
+/// allocated, and glibc's arenas made that a lock contention that halved ingestion throughput.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+#[command(name = "kizuna", version, about = "Kizuna (絆): self-hosted customer success platform", long_about = None)]
+struct Cli {
+    /// TOML configuration file. Default: ./kizuna.toml when it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Database URL: sqlite://FILE (created on first use) or postgres://USER@HOST/DB.
+    /// Default sqlite://kizuna.db; also KIZUNA_DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web UI, the REST API and the Segment-compatible tracking API.
+    Serve(ServeArgs),
+    /// Load the demo data set into an empty database.
+    Demo(DemoArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on. Default 127.0.0.1:8080; also KIZUNA_LISTEN.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Load the demo data set first when the database is empty.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Number of customer accounts.
+    #[arg(long, default_value_t = 500)]
+    accounts: usize,
+    /// Days of history, ending today.
+    #[arg(long, default_value_t = 400)]
+    days: i64,
+    /// Random seed: the same seed (and --today) gives the same data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The last day of the data (YYYY-MM-DD). Default: today.
+    #[arg(long, value_name = "DATE")]
+    today: Option<NaiveDate>,
+    /// Leave out product usage (for large account-only data sets).
+    #[arg(long)]
+    no_usage: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it, alone, on standard output.
+    Create {
+        /// What the token may do: read (GET), write (changes and tracking), admin (tokens, users).
+        #[arg(long, value_enum)]
+        scope: ScopeArg,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<ScopeArg> for TokenScope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Read => TokenScope::Read,
+            ScopeArg::Write => TokenScope::Write,
+            ScopeArg::Admin => TokenScope::Admin,
+        }
+    }
+}
+
+/// The flags that override configuration, when given.
+#[derive(Debug, Default, Serialize)]
+struct FlagLayer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "max_connections",
+    "sqlite_full_sync",
+    "admin_password",
+    "admin_email",
+    "max_body_bytes",
+];
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    match &cli.config {
+        Some(path) => {
+            anyhow::ensure!(
+                path.exists(),
+                "the configuration file {} does not exist",
+                path.display()
+            );
+            figment = figment.merge(Toml::file(path));
+        }
+        None => figment = figment.merge(Toml::file("kizuna.toml")),
+    }
+    figment = figment.merge(Env::prefixed("KIZUNA_").only(ENV_KEYS));
+    let listen = match &cli.command {
+        Command::Serve(args) => args.listen.clone(),
+        _ => None,
+    };
+    figment = figment.merge(Serialized::defaults(FlagLayer {
+        database_url: cli.database_url.clone(),
+        listen,
+    }));
+    figment.extract().context("invalid configuration")
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KIZUNA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Writes a line for the person at the terminal (standard error; standard output is for data).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Command::Serve(args) => serve(config, args.demo).await,
+        Command::Demo(args) => {
+            let store = open(&config).await?;
+            let summary = load_demo(&store, args).await?;
+            say!("{}", describe(&summary));
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { scope, name },
+        } => {
+            let store = open(&config).await?;
+            let issued = store
+                .issue_token(name, (*scope).into(), &Actor::System("cli"))
+                .await?;
+            writeln!(std::io::stdout().lock(), "{}", issued.secret)?;
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Store::connect_with(&config.database_url, &config.store_options())
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let store = open(&config).await?;
+    if demo {
+        if store.is_empty().await? {
+            let args = DemoArgs {
+                accounts: 500,
+                days: 400,
+                seed: 42,
+                today: None,
+                no_usage: false,
+            };
+            let summary = load_demo(&store, &args).await?;
+            say!("{}", describe(&summary));
+        } else {
+            tracing::info!("the database already holds data; serving it without loading the demo");
+        }
+    }
+    if let Some(admin) = bootstrap::ensure_admin(&store, &config).await? {
+        match admin.generated_password {
+            Some(password) => say!(
+                "\n  First start: an admin was created.\n  Sign in as {} with password {}\n  (shown once; set KIZUNA_ADMIN_PASSWORD to choose it)\n",
+                admin.email,
+                password
+            ),
+            None => say!("\n  First start: admin {} created with the password from KIZUNA_ADMIN_PASSWORD\n", admin.email),
+        }
+    }
+    let app = Application::with_store(config, store).await?;
+    say!("Kizuna is listening on http://{}", app.local_addr());
+    app.run_until(kizuna_server::shutdown_signal()).await
+}
+
+async fn load_demo(store: &Store, args: &DemoArgs) -> anyhow::Result<kizuna_demo::DemoSummary> {
+    let today = args
+        .today
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let options = kizuna_demo::DemoOptions {
+        accounts: args.accounts,
+        days: args.days,
+        seed: args.seed,
+        today,
+        usage: !args.no_usage,
+    };
+    let bar = progress_bar();
+    let report = |step: &str, done: usize, total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(step.to_string());
+        }
+    };
+    let started = std::time::Instant::now();
+    let summary = kizuna_demo::load(store, &options, &report).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo data loaded"
+    );
+    Ok(summary)
+}
+
+/// A progress bar when standard error is a terminal; nothing when output goes to a file or CI.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(1);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>30} [{bar:40}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+fn describe(s: &kizuna_demo::DemoSummary) -> String {
+    format!(
+        "Demo data loaded: {} accounts ({} churned in the window, {} heading for churn), {} contacts, {} subscriptions, \
+         {} usage events, {} tickets, {} NPS answers, {} touchpoints, {} CSMs",
+        s.accounts,
+        s.churned,
+        s.at_risk,
+        s.contacts,
+        s.subscriptions,
+        s.usage_events,
+        s.tickets,
+        s.survey_responses,
+        s.touchpoints,
+        s.csms
+    )
+}

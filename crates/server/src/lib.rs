@@ -1,1 +1,165 @@
-//! placeholder
+//! Kizuna's HTTP side: the REST API (`/api/v1`, with its OpenAPI document), health checks, and
+//! the application object that binds a port, serves, and shuts down cleanly.
+//!
+//! Only this crate knows HTTP and JSON shapes of requests; it turns them into domain drafts and
+//! store calls, and store errors into HTTP statuses in one place (`error.rs`).
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod extract;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use kizuna_store::Store;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+/// The whole HTTP application as a router, for tests that want no socket.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::router(state.clone()).split_for_parts();
+    let openapi_json = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi_json.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(
+                serde_json::json!({"status": "ok", "database": state.store.backend().to_string()}),
+            ),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({"status": "unavailable", "database": state.store.backend().to_string()}),
+                ),
+            )
+        }
+    }
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /openapi.json",
+    )
+}
+
+/// A bound, ready-to-run server. Bind port 0 to let the system pick one (tests do).
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store (applying migrations) and binds the listen address.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::connect_with(&config.database_url, &config.store_options()).await?;
+        Application::with_store(config, store).await
+    }
+
+    /// Binds the listen address for an already opened store.
+    pub async fn with_store(config: Config, store: Store) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+        };
+        Ok(Application {
+            router: router(state.clone()),
+            listener,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let store = self.state.store.clone();
+        tokio::time::timeout(Duration::from_secs(10), store.close())
+            .await
+            .ok();
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -16,7 +16,9 @@ macro_rules! in_tx {
     ($store:expr, |$tx:ident| $body:expr) => {
         match &$store.pool {
             crate::Pool::Sqlite(pool) => {
-                let mut $tx = pool.begin().await?;
+                // IMMEDIATE takes the write lock at once: a transaction never reads a snapshot
+                // that another writer makes stale before its own first write.
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out

@@ -209,15 +209,24 @@ CREATE TABLE usage_events (
 CREATE INDEX usage_events_unattributed ON usage_events (account_external_id) WHERE account_id IS NULL;
 CREATE INDEX usage_events_unattributed_user ON usage_events (user_key) WHERE account_id IS NULL;
 
--- Rollups. Per user and feature per day (exact distinct counts, champions), then per feature and
--- per account per day, rebuilt from the per-user rows of the days a commit touched.
-CREATE TABLE usage_user_daily (
+-- Rollups, maintained by increments in the transaction that stores the events. The per-user
+-- rows say whether a user is new for a (day, feature) or a day, which keeps the distinct-user
+-- counts exact without rescanning; they also carry each person's usage (champions).
+CREATE TABLE usage_user_feature_daily (
     account_id INTEGER NOT NULL,
     day        TEXT NOT NULL,
     user_key   TEXT NOT NULL,
     feature_id INTEGER NOT NULL,
     events     INTEGER NOT NULL,
     PRIMARY KEY (account_id, day, user_key, feature_id)
+) WITHOUT ROWID;
+
+CREATE TABLE usage_user_daily (
+    account_id INTEGER NOT NULL,
+    day        TEXT NOT NULL,
+    user_key   TEXT NOT NULL,
+    events     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, day, user_key)
 ) WITHOUT ROWID;
 
 CREATE TABLE usage_feature_daily (

@@ -1,0 +1,56 @@
+//! The REST API under `/api/v1`. Every handler carries a `#[utoipa::path]` so `/openapi.json`
+//! is generated from the code that serves it.
+
+pub mod accounts;
+pub mod admin;
+pub mod params;
+pub mod records;
+
+use axum::middleware;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{auth, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kizuna REST API",
+        description = "Customer success data: accounts, contacts, subscriptions, usage, tickets, NPS, touchpoints. \
+                       Authenticate with `Authorization: Bearer TOKEN`; `read` tokens may GET, `write` tokens may \
+                       change data, `admin` tokens manage tokens, users and the feature catalogue. Errors are \
+                       `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "accounts", description = "Customer companies"),
+        (name = "records", description = "Contacts, subscriptions, tickets, survey responses, touchpoints"),
+        (name = "usage", description = "Product usage rollups and the feature catalogue"),
+        (name = "admin", description = "Tokens, users, audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+    }
+}
+
+/// Every `/api/v1` route, behind the token check.
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::routes())
+        .merge(records::routes())
+        .merge(admin::routes())
+        .layer(middleware::from_fn_with_state(state, auth::require_token))
+}
