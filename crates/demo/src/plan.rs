@@ -54,7 +54,7 @@ impl Decline {
 
     /// The factor usage is multiplied by on `day`.
     pub fn usage_factor(&self, day: NaiveDate) -> f64 {
-        1.0 - self.depth * self.progress(day).powf(1.2)
+        1.0 - self.depth * self.progress(day).powf(0.8)
     }
 }
 
@@ -338,7 +338,7 @@ pub fn plan_account(
 }
 
 fn draw_decline(rng: &mut ChaCha8Rng, renewal: NaiveDate) -> Decline {
-    let lead = rng.gen_range(120..210);
+    let lead = rng.gen_range(150..270);
     // One in five who leave give no warning in their usage (a budget cut, an acquisition).
     let depth = if rng.gen_bool(0.2) {
         rng.gen_range(0.05..0.15)

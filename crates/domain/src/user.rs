@@ -31,6 +31,8 @@ string_enum! {
     }
 }
 
+// Not derived: the vocabulary macro fixes the derive list, and Japanese is the product default.
+#[allow(clippy::derivable_impls)]
 impl Default for Locale {
     fn default() -> Self {
         Locale::Ja

@@ -37,6 +37,11 @@ pub struct UsageQuery {
 /// (account, day, user, feature) → events.
 type Increments = HashMap<(i64, NaiveDate, String, i64), i64>;
 
+/// (day, feature id, feature key, events, users)
+type FeatureDayRow = (NaiveDate, i64, String, i64, i64);
+/// (day, events, active users)
+type AccountDayRow = (NaiveDate, i64, i64);
+
 /// Rows per multi-row statement; keeps both backends under their bind-parameter limits.
 const CHUNK: usize = 1000;
 
@@ -426,10 +431,7 @@ impl Store {
         account: AccountId,
         query: &UsageQuery,
     ) -> Result<AccountUsage> {
-        let (features, days): (
-            Vec<(NaiveDate, i64, String, i64, i64)>,
-            Vec<(NaiveDate, i64, i64)>,
-        ) = on_pool!(self, |pool| {
+        let (features, days): (Vec<FeatureDayRow>, Vec<AccountDayRow>) = on_pool!(self, |pool| {
             let features = sqlx::query_as(
                     "SELECT u.day, u.feature_id, f.key, u.events, u.users FROM usage_feature_daily u \
                      JOIN features f ON f.id = u.feature_id \

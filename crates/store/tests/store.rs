@@ -1,5 +1,8 @@
 //! The store's behaviour, checked on SQLite and on PostgreSQL with the same test code.
 
+// Test helpers may panic: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use kizuna_domain::account::{AccountDraft, AccountSort, CoverageTier, LifecycleStage, NewAccount};
 use kizuna_domain::contact::{ContactDraft, ContactRole};
