@@ -48,6 +48,59 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Run a benchmark on a scratch database; prints its figures as JSON on the last line.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Load the demo data set: wall time and peak memory.
+    Demo {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 500)]
+        accounts: usize,
+        #[arg(long, default_value_t = 400)]
+        days: i64,
+    },
+    /// `GET /api/v1/accounts?limit=50` with filters over a large account base: p50 / p99 latency.
+    Accounts {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Rounds of the query mix (eight queries a round).
+        #[arg(long, default_value_t = 250)]
+        rounds: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+struct BenchTarget {
+    /// The backend to measure.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendArg,
+    /// The PostgreSQL server for `--backend postgres` (a scratch database is created and dropped).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+impl BenchTarget {
+    fn target(&self) -> kizuna_bench::Target {
+        match self.backend {
+            BackendArg::Sqlite => kizuna_bench::Target::Sqlite,
+            BackendArg::Postgres => kizuna_bench::Target::Postgres(self.postgres_url.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +130,9 @@ struct DemoArgs {
     /// Leave out product usage (for large account-only data sets).
     #[arg(long)]
     no_usage: bool,
+    /// Leave out contacts, tickets, NPS answers and touchpoints (and with them usage).
+    #[arg(long)]
+    no_timeline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +239,23 @@ async fn main() -> anyhow::Result<()> {
             say!("{}", describe(&summary));
             Ok(())
         }
+        Command::Bench { command } => {
+            let today = chrono::Utc::now().date_naive();
+            let result = match command {
+                BenchCommand::Demo {
+                    target,
+                    accounts,
+                    days,
+                } => kizuna_bench::demo(&target.target(), *accounts, *days, today).await?,
+                BenchCommand::Accounts {
+                    target,
+                    accounts,
+                    rounds,
+                } => kizuna_bench::accounts(&target.target(), *accounts, *rounds, today).await?,
+            };
+            writeln!(std::io::stdout().lock(), "{result}")?;
+            Ok(())
+        }
         Command::Token {
             command: TokenCommand::Create { scope, name },
         } => {
@@ -223,6 +296,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 seed: 42,
                 today: None,
                 no_usage: false,
+                no_timeline: false,
             };
             let summary = load_demo(&store, &args).await?;
             say!("{}", describe(&summary));
@@ -255,6 +329,7 @@ async fn load_demo(store: &Store, args: &DemoArgs) -> anyhow::Result<kizuna_demo
         seed: args.seed,
         today,
         usage: !args.no_usage,
+        timeline: !args.no_timeline,
     };
     let bar = progress_bar();
     let report = |step: &str, done: usize, total: usize| {

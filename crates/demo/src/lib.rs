@@ -55,6 +55,8 @@ pub struct DemoOptions {
     pub today: NaiveDate,
     /// Generate product usage (the bulk of the data). Off for large, account-only data sets.
     pub usage: bool,
+    /// Generate contacts, tickets, NPS answers and touchpoints.
+    pub timeline: bool,
 }
 
 impl DemoOptions {
@@ -65,6 +67,7 @@ impl DemoOptions {
             seed: 42,
             today,
             usage: true,
+            timeline: true,
         }
     }
 }
@@ -110,6 +113,14 @@ pub async fn load(
     }
     let today = options.today;
     let mut summary = DemoSummary::default();
+    let started = std::time::Instant::now();
+    let lap = |step: &str| {
+        tracing::debug!(
+            step,
+            seconds = started.elapsed().as_secs_f64(),
+            "demo step done"
+        )
+    };
 
     let csm_ids = create_team(store, options.seed).await?;
     summary.csms = csm_ids.len();
@@ -137,6 +148,7 @@ pub async fn load(
         );
     }
     summary.accounts = account_ids.len();
+    lap("accounts");
 
     let mut contacts = Vec::new();
     let mut subscriptions = Vec::new();
@@ -144,7 +156,9 @@ pub async fn load(
     let mut answers = Vec::new();
     let mut touchpoints = Vec::new();
     for (p, id) in plans.iter().zip(&account_ids) {
-        contacts.extend(contact_rows(p, *id, today)?);
+        if options.timeline {
+            contacts.extend(contact_rows(p, *id, options.seed)?);
+        }
         subscriptions.extend(subscription_rows(p, *id)?);
     }
     summary.contacts = contacts.len();
@@ -153,14 +167,16 @@ pub async fn load(
         store.create_contacts(chunk.to_vec(), &ACTOR).await?;
     }
     progress("contacts", contacts.len(), contacts.len());
+    lap("contacts");
     for chunk in subscriptions.chunks(5000) {
         store
             .create_subscriptions(chunk.to_vec(), &ACTOR, today)
             .await?;
     }
     progress("subscriptions", subscriptions.len(), subscriptions.len());
+    lap("subscriptions");
 
-    for (p, id) in plans.iter().zip(&account_ids) {
+    for (p, id) in plans.iter().zip(&account_ids).filter(|_| options.timeline) {
         let window_start = today - Duration::days(options.days);
         tickets.extend(ticket_rows(p, *id, window_start, today, options.seed)?);
         answers.extend(survey_rows(p, *id, window_start, today, options.seed)?);
@@ -188,11 +204,14 @@ pub async fn load(
         store.create_touchpoints(chunk.to_vec(), &ACTOR).await?;
     }
     progress("tickets, NPS and touchpoints", 1, 1);
+    lap("timeline");
 
-    if options.usage {
+    if options.usage && options.timeline {
         summary.usage_events = load_usage(store, &plans, options, progress).await?;
         curate_features(store).await?;
+        lap("usage");
     }
+    store.optimize().await?;
     Ok(summary)
 }
 
@@ -263,9 +282,9 @@ fn user_id(p: &AccountPlan, n: usize) -> String {
 fn contact_rows(
     p: &AccountPlan,
     account: AccountId,
-    today: NaiveDate,
+    seed: u64,
 ) -> Result<Vec<NewContact>, ValidationError> {
-    let mut rng = rng_for(0, p.index, 2);
+    let mut rng = rng_for(seed, p.index, 2);
     let mut rows = Vec::with_capacity(p.users + 1);
     let domain = format!(
         "{}{}.{}",
@@ -278,7 +297,6 @@ fn contact_rows(
     } else {
         names::EN_TITLES
     };
-    let since_at = at(p.since.min(today), 9);
     for n in 0..p.users {
         let (name, local) = names::person(&mut rng, p.japanese);
         let mut roles = vec![ContactRole::User];
@@ -308,7 +326,6 @@ fn contact_rows(
             },
             None,
         )?);
-        let _ = since_at;
     }
     if p.coverage != CoverageTier::TechTouch {
         let (name, local) = names::person(&mut rng, p.japanese);

@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use crate::audit::{audit, Actor};
 use crate::rows::{clamp_limit, parse, parse_opt};
 use crate::sql::{bind_args, Arg, SqlBuilder};
-use crate::{now, Result, Store, StoreError};
+use crate::{now, Backend, Result, Store, StoreError};
 
 /// Refuses an owner or parent that does not exist, naming the field (instead of a bare
 /// foreign-key failure).
@@ -191,10 +191,18 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-fn where_clause(f: &AccountFilter, b: &mut SqlBuilder) {
+fn where_clause(f: &AccountFilter, b: &mut SqlBuilder, backend: Backend) {
     b.push(" WHERE deleted_at IS NULL");
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = like_pattern(q);
+        // SQLite: the trigram index narrows to candidates, LIKE keeps the exact matches.
+        // PostgreSQL's trigram indexes serve the LIKE itself.
+        if backend == Backend::Sqlite && q.chars().count() >= 3 {
+            let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
+            b.push(" AND id IN (SELECT rowid FROM accounts_search WHERE accounts_search MATCH ")
+                .arg(Arg::Text(phrase))
+                .push(")");
+        }
         b.push(" AND (name_lower LIKE ")
             .arg(Arg::Text(pattern.clone()));
         b.push(" ESCAPE '\\' OR domain LIKE ")
@@ -260,9 +268,9 @@ impl Store {
         let limit = clamp_limit(filter.limit);
         let offset = filter.offset.unwrap_or(0).max(0);
         let mut count = SqlBuilder::new("SELECT COUNT(*) FROM accounts");
-        where_clause(filter, &mut count);
+        where_clause(filter, &mut count, self.backend());
         let mut list = SqlBuilder::new(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts"));
-        where_clause(filter, &mut list);
+        where_clause(filter, &mut list, self.backend());
         list.push(&order_clause(filter.sort));
         list.push(" LIMIT ")
             .arg(Arg::I64(limit))
@@ -390,9 +398,11 @@ impl Store {
             );
             ids
         });
-        for (id, new) in ids.iter().zip(&rows) {
-            if new.external_id.is_some() {
-                self.attribute_pending_usage_for_account(*id).await?;
+        if self.has_unattributed_usage().await? {
+            for (id, new) in ids.iter().zip(&rows) {
+                if new.external_id.is_some() {
+                    self.attribute_pending_usage_for_account(*id).await?;
+                }
             }
         }
         Ok(ids)

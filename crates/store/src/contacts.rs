@@ -182,9 +182,11 @@ impl Store {
             );
             ids
         });
-        for (id, new) in ids.iter().zip(&rows) {
-            if new.external_id.is_some() {
-                self.attribute_pending_usage_for_contact(*id).await?;
+        if self.has_unattributed_usage().await? {
+            for (id, new) in ids.iter().zip(&rows) {
+                if new.external_id.is_some() {
+                    self.attribute_pending_usage_for_contact(*id).await?;
+                }
             }
         }
         Ok(ids)

@@ -189,6 +189,14 @@ impl Store {
         Ok(n == 0)
     }
 
+    /// Refreshes the query planner's statistics; worth running after a bulk load.
+    pub async fn optimize(&self) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Closes every pooled connection, waiting for those in use.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);

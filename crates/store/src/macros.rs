@@ -32,3 +32,24 @@ macro_rules! in_tx {
         }
     };
 }
+
+/// Like [`in_tx!`], with a body of its own per backend, for the few places where the SQL differs
+/// (types that exist on one backend only, such as PostgreSQL arrays).
+macro_rules! in_tx_split {
+    ($store:expr, sqlite: |$stx:ident| $sbody:expr, postgres: |$ptx:ident| $pbody:expr) => {
+        match &$store.pool {
+            crate::Pool::Sqlite(pool) => {
+                let mut $stx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $sbody;
+                $stx.commit().await?;
+                out
+            }
+            crate::Pool::Postgres(pool) => {
+                let mut $ptx = pool.begin().await?;
+                let out = $pbody;
+                $ptx.commit().await?;
+                out
+            }
+        }
+    };
+}

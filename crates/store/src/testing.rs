@@ -1,4 +1,4 @@
-//! Databases for tests: a fresh SQLite file, and a fresh PostgreSQL database when a server is
+//! Scratch databases for tests and benchmarks: a fresh SQLite file, and a fresh PostgreSQL database when a server is
 //! reachable. With `CI=true` an unreachable PostgreSQL fails the test instead of skipping it, so a
 //! CI run cannot pass without having tested both backends.
 
@@ -13,6 +13,7 @@ use crate::Store;
 pub struct TestDb {
     pub store: Store,
     pub url: String,
+    admin_url: Option<String>,
     _dir: Option<TempDirGuard>,
 }
 
@@ -51,6 +52,7 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         store,
         url,
+        admin_url: None,
         _dir: Some(TempDirGuard(dir)),
     }
 }
@@ -63,7 +65,12 @@ pub fn postgres_admin_url() -> String {
 
 /// A new PostgreSQL database, or `None` when no server answers (a failure when `CI=true`).
 pub async fn postgres() -> Option<TestDb> {
-    let admin_url = postgres_admin_url();
+    postgres_at(&postgres_admin_url()).await
+}
+
+/// A new database on the PostgreSQL server of `admin_url`, or `None` when it does not answer.
+pub async fn postgres_at(admin_url: &str) -> Option<TestDb> {
+    let admin_url = admin_url.to_string();
     let opts = match PgConnectOptions::from_str(&admin_url) {
         Ok(o) => o,
         Err(e) => panic!("KIZUNA_TEST_POSTGRES_URL is not a PostgreSQL URL: {e}"),
@@ -92,6 +99,7 @@ pub async fn postgres() -> Option<TestDb> {
     Some(TestDb {
         store,
         url,
+        admin_url: Some(admin_url),
         _dir: None,
     })
 }
@@ -114,7 +122,8 @@ impl TestDb {
                 .next()
                 .map(|n| n.split('?').next().unwrap_or(n).to_string())
             {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let admin_url = self.admin_url.clone().unwrap_or_else(postgres_admin_url);
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut admin)
                         .await;

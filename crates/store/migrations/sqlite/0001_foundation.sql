@@ -55,14 +55,35 @@ CREATE TABLE accounts (
     updated_at          TEXT NOT NULL,
     deleted_at          TEXT
 );
-CREATE INDEX accounts_live_name ON accounts (deleted_at, name_lower, id);
-CREATE INDEX accounts_owner ON accounts (owner_id, name_lower);
-CREATE INDEX accounts_stage ON accounts (lifecycle_stage, name_lower);
-CREATE INDEX accounts_tier ON accounts (coverage_tier, name_lower);
-CREATE INDEX accounts_renewal ON accounts (renewal_date);
-CREATE INDEX accounts_mrr ON accounts (mrr);
-CREATE INDEX accounts_health ON accounts (health_score);
+-- The account list filters and sorts live accounts only; partial indexes leave deleted ones out.
+CREATE INDEX accounts_name ON accounts (name_lower, id) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_owner ON accounts (owner_id, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_stage ON accounts (lifecycle_stage, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_tier ON accounts (coverage_tier, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_segment ON accounts (contract_value_tier, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_industry ON accounts (industry, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_band ON accounts (health_band, name_lower) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_renewal ON accounts (renewal_date, mrr) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_mrr ON accounts (mrr, id) WHERE deleted_at IS NULL;
+CREATE INDEX accounts_health ON accounts (health_score, id) WHERE deleted_at IS NULL;
 CREATE INDEX accounts_domain ON accounts (domain);
+
+-- Free-text search on name and domain: a trigram index answers `LIKE '%text%'` for 3+ characters.
+CREATE VIRTUAL TABLE accounts_search USING fts5(
+    name_lower, domain, content = 'accounts', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER accounts_search_insert AFTER INSERT ON accounts BEGIN
+    INSERT INTO accounts_search (rowid, name_lower, domain) VALUES (new.id, new.name_lower, new.domain);
+END;
+CREATE TRIGGER accounts_search_delete AFTER DELETE ON accounts BEGIN
+    INSERT INTO accounts_search (accounts_search, rowid, name_lower, domain)
+    VALUES ('delete', old.id, old.name_lower, old.domain);
+END;
+CREATE TRIGGER accounts_search_update AFTER UPDATE OF name_lower, domain ON accounts BEGIN
+    INSERT INTO accounts_search (accounts_search, rowid, name_lower, domain)
+    VALUES ('delete', old.id, old.name_lower, old.domain);
+    INSERT INTO accounts_search (rowid, name_lower, domain) VALUES (new.id, new.name_lower, new.domain);
+END;
 
 CREATE TABLE lifecycle_transitions (
     id          INTEGER PRIMARY KEY,
@@ -122,6 +143,7 @@ CREATE TABLE subscription_mrr_changes (
     seats           INTEGER NOT NULL
 );
 CREATE INDEX subscription_mrr_changes_sub ON subscription_mrr_changes (subscription_id, effective_on);
+CREATE INDEX subscription_mrr_changes_account ON subscription_mrr_changes (account_id);
 
 -- Derived from subscriptions; rewritten for an account whenever its subscriptions change.
 CREATE TABLE revenue_movements (
