@@ -166,6 +166,26 @@ pub struct AccountFilter {
     pub offset: Option<i64>,
 }
 
+impl AccountFilter {
+    /// Whether the list is narrowed by an attribute of the account (not by renewal date or text).
+    fn has_attribute_filter(&self) -> bool {
+        self.coverage_tier.is_some()
+            || self.lifecycle_stage.is_some()
+            || self.contract_value_tier.is_some()
+            || self.growth_potential.is_some()
+            || self.brand_value.is_some()
+            || self.referral_likelihood.is_some()
+            || self.health_band.is_some()
+            || self.owner_id.is_some()
+            || self.unowned
+            || self.industry.is_some()
+    }
+
+    fn has_any_filter(&self) -> bool {
+        self.has_attribute_filter() || self.renewal_from.is_some() || self.renewal_to.is_some()
+    }
+}
+
 /// One account with what a Customer 360 header needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -267,28 +287,35 @@ impl Store {
     pub async fn list_accounts(&self, filter: &AccountFilter) -> Result<Page<Account>> {
         let limit = clamp_limit(filter.limit);
         let offset = filter.offset.unwrap_or(0).max(0);
-        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM accounts");
-        where_clause(filter, &mut count, self.backend());
-        let mut list = SqlBuilder::new(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts"));
-        where_clause(filter, &mut list, self.backend());
-        list.push(&order_clause(filter.sort));
-        list.push(" LIMIT ")
-            .arg(Arg::I64(limit))
-            .push(" OFFSET ")
-            .arg(Arg::I64(offset));
+        let backend = self.backend();
+        // SQLite picks one index per table and then reads every matching row to filter and sort;
+        // for filtered lists the covering `accounts_list` index answers from the index alone.
+        let free_text = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        let (count_hint, list_hint) = match backend {
+            // An owner's accounts are few: their own index is better than scanning the covering one.
+            Backend::Sqlite if filter.has_attribute_filter() && !free_text && filter.owner_id.is_none() => {
+                (" INDEXED BY accounts_list", " INDEXED BY accounts_list")
+            }
+            Backend::Sqlite if !filter.has_any_filter() && !free_text => (" INDEXED BY accounts_name", ""),
+            _ => ("", ""),
+        };
+        let mut count = SqlBuilder::new(&format!("SELECT COUNT(*) FROM accounts{count_hint}"));
+        where_clause(filter, &mut count, backend);
+        // The page's ids first (from an index where possible), then only those rows.
+        let order = order_clause(filter.sort);
+        let mut list = SqlBuilder::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN (SELECT id FROM accounts{list_hint}"
+        ));
+        where_clause(filter, &mut list, backend);
+        list.push(&order);
+        list.push(" LIMIT ").arg(Arg::I64(limit)).push(" OFFSET ").arg(Arg::I64(offset)).push(")");
+        list.push(&order);
         let (total, rows): (i64, Vec<AccountRow>) = on_pool!(self, |pool| {
-            let total = bind_args!(sqlx::query_scalar(&count.sql), &count.args)
-                .fetch_one(pool)
-                .await?;
-            let rows = bind_args!(sqlx::query_as(&list.sql), &list.args)
-                .fetch_all(pool)
-                .await?;
+            let total = bind_args!(sqlx::query_scalar(&count.sql), &count.args).fetch_one(pool).await?;
+            let rows = bind_args!(sqlx::query_as(&list.sql), &list.args).fetch_all(pool).await?;
             (total, rows)
         });
-        let items = rows
-            .into_iter()
-            .map(Account::try_from)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.into_iter().map(Account::try_from).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, total, limit, offset))
     }
 

@@ -67,6 +67,12 @@ CREATE INDEX accounts_renewal ON accounts (renewal_date, mrr) WHERE deleted_at I
 CREATE INDEX accounts_mrr ON accounts (mrr, id) WHERE deleted_at IS NULL;
 CREATE INDEX accounts_health ON accounts (health_score, id) WHERE deleted_at IS NULL;
 CREATE INDEX accounts_domain ON accounts (domain);
+-- Covers every filter and sort column of the list: a filtered list is answered from this index
+-- alone (no row lookups), then only the page's rows are read. Low-cardinality columns first.
+CREATE INDEX accounts_list ON accounts (
+    coverage_tier, lifecycle_stage, contract_value_tier, health_band, growth_potential, brand_value,
+    referral_likelihood, owner_id, industry, renewal_date, mrr, health_score, name_lower, created_at, updated_at
+) WHERE deleted_at IS NULL;
 
 -- Free-text search on name and domain: a trigram index answers `LIKE '%text%'` for 3+ characters.
 CREATE VIRTUAL TABLE accounts_search USING fts5(
