@@ -15,6 +15,7 @@ mod macros;
 pub mod money;
 pub mod page;
 pub mod revenue;
+pub mod segment;
 pub mod subscription;
 pub mod survey;
 pub mod text;

@@ -21,6 +21,41 @@ pub struct Config {
     pub admin_email: String,
     /// Largest request body the REST API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// The Segment-compatible tracking API (`/v1/*`).
+    pub segment: SegmentConfig,
+}
+
+/// How Segment messages become Kizuna data, and how much the tracking API may queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentConfig {
+    /// A `track` property whose value names the feature (e.g. `module`); the event name when unset
+    /// or absent from the event.
+    pub feature_property: Option<String>,
+    /// Which `group` traits fill which account fields; the others are kept as account traits.
+    pub group_traits: kizuna_domain::segment::GroupTraitMapping,
+    /// Events waiting for their commit, at most; beyond it the API answers 429 with Retry-After.
+    pub max_queued_events: usize,
+    /// Events per commit, at most (a commit takes whatever is queued up to this).
+    pub max_commit_events: usize,
+    /// Parallel committers: 1 suits SQLite (one writer); PostgreSQL takes more.
+    pub committers: usize,
+    /// Seconds a verified write key is trusted before it is checked again (a revoked key stops
+    /// working after at most this long).
+    pub key_cache_seconds: u64,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        SegmentConfig {
+            feature_property: None,
+            group_traits: Default::default(),
+            max_queued_events: 200_000,
+            max_commit_events: 20_000,
+            committers: 0,
+            key_cache_seconds: 10,
+        }
+    }
 }
 
 impl Default for Config {
@@ -33,6 +68,7 @@ impl Default for Config {
             admin_password: None,
             admin_email: "admin@kizuna.local".into(),
             max_body_bytes: 10 * 1024 * 1024,
+            segment: SegmentConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,34 @@ pub use config::Config;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    /// Group commit of usage events.
+    pub committer: ingest::committer::Committer,
+    /// Write keys verified lately.
+    pub keys: Arc<ingest::KeyCache>,
+}
+
+impl AppState {
+    /// Starts the background parts (the usage committers) for a store. Needs a Tokio runtime.
+    pub fn new(store: Store, config: Config) -> AppState {
+        let segment = &config.segment;
+        let workers = match (segment.committers, store.backend()) {
+            (0, kizuna_store::Backend::Sqlite) => 1,
+            (0, kizuna_store::Backend::Postgres) => 2,
+            (n, _) => n,
+        };
+        let committer = ingest::committer::Committer::start(
+            store.clone(),
+            workers,
+            segment.max_queued_events,
+            segment.max_commit_events,
+        );
+        AppState {
+            store,
+            config: Arc::new(config),
+            committer,
+            keys: Arc::default(),
+        }
+    }
 }
 
 /// The whole HTTP application as a router, for tests that want no socket.
@@ -39,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Arc::new(openapi);
     Router::new()
         .merge(api)
+        .merge(ingest::routes())
         .route("/healthz", get(healthz))
         .route(
             "/openapi.json",
@@ -100,10 +130,7 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-        };
+        let state = AppState::new(store, config);
         Ok(Application {
             router: router(state.clone()),
             listener,

@@ -293,10 +293,14 @@ impl Store {
         let free_text = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
         let (count_hint, list_hint) = match backend {
             // An owner's accounts are few: their own index is better than scanning the covering one.
-            Backend::Sqlite if filter.has_attribute_filter() && !free_text && filter.owner_id.is_none() => {
+            Backend::Sqlite
+                if filter.has_attribute_filter() && !free_text && filter.owner_id.is_none() =>
+            {
                 (" INDEXED BY accounts_list", " INDEXED BY accounts_list")
             }
-            Backend::Sqlite if !filter.has_any_filter() && !free_text => (" INDEXED BY accounts_name", ""),
+            Backend::Sqlite if !filter.has_any_filter() && !free_text => {
+                (" INDEXED BY accounts_name", "")
+            }
             _ => ("", ""),
         };
         let mut count = SqlBuilder::new(&format!("SELECT COUNT(*) FROM accounts{count_hint}"));
@@ -308,14 +312,25 @@ impl Store {
         ));
         where_clause(filter, &mut list, backend);
         list.push(&order);
-        list.push(" LIMIT ").arg(Arg::I64(limit)).push(" OFFSET ").arg(Arg::I64(offset)).push(")");
+        list.push(" LIMIT ")
+            .arg(Arg::I64(limit))
+            .push(" OFFSET ")
+            .arg(Arg::I64(offset))
+            .push(")");
         list.push(&order);
         let (total, rows): (i64, Vec<AccountRow>) = on_pool!(self, |pool| {
-            let total = bind_args!(sqlx::query_scalar(&count.sql), &count.args).fetch_one(pool).await?;
-            let rows = bind_args!(sqlx::query_as(&list.sql), &list.args).fetch_all(pool).await?;
+            let total = bind_args!(sqlx::query_scalar(&count.sql), &count.args)
+                .fetch_one(pool)
+                .await?;
+            let rows = bind_args!(sqlx::query_as(&list.sql), &list.args)
+                .fetch_all(pool)
+                .await?;
             (total, rows)
         });
-        let items = rows.into_iter().map(Account::try_from).collect::<Result<Vec<_>>>()?;
+        let items = rows
+            .into_iter()
+            .map(Account::try_from)
+            .collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, total, limit, offset))
     }
 

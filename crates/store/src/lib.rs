@@ -18,6 +18,7 @@ mod error;
 mod features;
 mod records;
 mod rows;
+mod segment;
 mod sql;
 mod subscriptions;
 pub mod testing;

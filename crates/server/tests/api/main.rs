@@ -8,3 +8,4 @@ mod accounts;
 mod auth;
 mod helpers;
 mod records;
+mod tracking;

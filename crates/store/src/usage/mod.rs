@@ -205,17 +205,41 @@ impl Store {
         }
         let keys: Vec<&str> = events.iter().map(|e| e.feature.as_str()).collect();
         let features = self.feature_ids(&keys).await?;
-        let accounts = self.resolve_accounts(events).await?;
+        // Anonymous ids merged into a user id by `alias` count as that user.
+        let anonymous: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| e.user_id.is_none())
+            .filter_map(|e| e.anonymous_id.as_deref())
+            .collect();
+        let aliases: HashMap<String, String> = if anonymous.is_empty() {
+            HashMap::new()
+        } else {
+            self.aliases_of(&anonymous.into_iter().collect::<Vec<_>>())
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let user_of = |e: &NewUsageEvent| -> Option<String> {
+            e.user_id.clone().or_else(|| {
+                e.anonymous_id
+                    .as_ref()
+                    .and_then(|a| aliases.get(a))
+                    .cloned()
+            })
+        };
+        let users: Vec<Option<String>> = events.iter().map(user_of).collect();
+        let accounts = self.resolve_accounts(events, &users).await?;
         // A message id twice in one call counts once, like a retry.
         let mut seen = HashSet::with_capacity(events.len());
         let rows: Vec<EventRow> = events
             .iter()
-            .filter(|e| seen.insert(e.message_id.as_str()))
-            .map(|e| EventRow {
+            .zip(&users)
+            .filter(|(e, _)| seen.insert(e.message_id.as_str()))
+            .map(|(e, user)| EventRow {
                 message_id: e.message_id.clone(),
-                account_id: accounts.of(e),
+                account_id: accounts.of(e, user.as_deref()),
                 account_external_id: e.account_external_id.clone(),
-                user_key: e.user_key().map(str::to_string),
+                user_key: user.clone().or_else(|| e.anonymous_id.clone()),
                 feature_id: features.get(&e.feature).copied(),
                 day: e.occurred_at.date_naive(),
                 occurred_at: e.occurred_at,
@@ -242,7 +266,11 @@ impl Store {
         })
     }
 
-    async fn resolve_accounts(&self, events: &[NewUsageEvent]) -> Result<Attribution> {
+    async fn resolve_accounts(
+        &self,
+        events: &[NewUsageEvent],
+        users: &[Option<String>],
+    ) -> Result<Attribution> {
         let backend = self.backend();
         let groups: BTreeSet<&str> = events
             .iter()
@@ -250,8 +278,9 @@ impl Store {
             .collect();
         let users: BTreeSet<&str> = events
             .iter()
-            .filter(|e| e.account_external_id.is_none())
-            .filter_map(|e| e.user_id.as_deref())
+            .zip(users)
+            .filter(|(e, _)| e.account_external_id.is_none())
+            .filter_map(|(_, u)| u.as_deref())
             .collect();
         let mut attribution = Attribution::default();
         let groups: Vec<&str> = groups.into_iter().collect();
@@ -389,8 +418,9 @@ struct Attribution {
 }
 
 impl Attribution {
-    fn of(&self, e: &NewUsageEvent) -> Option<i64> {
-        match (&e.account_external_id, &e.user_id) {
+    /// The event's account: its group's, else its (possibly aliased) user's contact's.
+    fn of(&self, e: &NewUsageEvent, user: Option<&str>) -> Option<i64> {
+        match (&e.account_external_id, user) {
             (Some(group), _) => self.by_group.get(group).copied(),
             (None, Some(user)) => self.by_user.get(user).copied(),
             (None, None) => None,
