@@ -12,6 +12,7 @@ pub mod feature;
 pub mod health;
 pub mod ids;
 mod macros;
+pub mod metric;
 pub mod money;
 pub mod page;
 pub mod revenue;

@@ -16,6 +16,7 @@ mod audit;
 mod contacts;
 mod error;
 mod features;
+mod metrics;
 mod records;
 mod rows;
 mod segment;
@@ -137,8 +138,11 @@ impl Store {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // JIT compilation costs tens of milliseconds per query and pays off only for long
+            // analytical scans; the product's queries are short.
             let opts = PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+                .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?
+                .options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod metrics;
 pub mod params;
 pub mod records;
 
@@ -52,5 +53,6 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(records::routes())
         .merge(admin::routes())
+        .merge(metrics::routes())
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

@@ -208,3 +208,37 @@ async fn gzip_limits_and_clock_skew() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metrics_are_idempotent_per_subject_dimension_and_day() {
+    on_each_backend(|app| async move {
+        let a = app.expect(reqwest::Method::POST, "/api/v1/accounts", json!({"name": "M", "external_id": "m-1"}), 201).await;
+        let id = a["id"].as_i64().unwrap();
+        let one = json!({"account_external_id": "m-1", "dimension": "api_calls", "value": 100, "date": "2026-11-01"});
+        let body = app.expect(reqwest::Method::POST, "/api/v1/metrics", one, 200).await;
+        assert_eq!(body["stored"], 1);
+        let again = json!({"metrics": [
+            {"account_id": id, "dimension": "api_calls", "value": 150, "date": "2026-11-01"},
+            {"account_id": id, "dimension": "api_calls", "value": 90, "date": "2026-11-02"}
+        ]});
+        app.expect(reqwest::Method::POST, "/api/v1/metrics", again, 200).await;
+        let points = app.get_json(&format!("/api/v1/accounts/{id}/metrics?from=2026-10-01&to=2026-11-30")).await;
+        let values: Vec<(&str, f64)> = points.as_array().unwrap().iter().map(|p| (p["date"].as_str().unwrap(), p["value"].as_f64().unwrap())).collect();
+        assert_eq!(values, [("2026-11-01", 150.0), ("2026-11-02", 90.0)]);
+
+        let bad = json!({"metrics": [
+            {"account_id": id, "dimension": "seats_used", "value": 1, "date": "2026-11-03"},
+            {"account_id": id, "dimension": "seats_used", "date": "2026-11-03"}
+        ]});
+        let err = app.expect(reqwest::Method::POST, "/api/v1/metrics", bad, 422).await;
+        assert_eq!(err["error"]["fields"][0]["field"], "metrics[1].value");
+        let unknown = json!({"metrics": [{"account_id": id, "dimension": "seats_used", "value": 1, "date": "2026-11-03"},
+                                         {"account_external_id": "nope", "dimension": "seats_used", "value": 1, "date": "2026-11-03"}]});
+        let err = app.expect(reqwest::Method::POST, "/api/v1/metrics", unknown, 422).await;
+        assert_eq!(err["error"]["fields"][0]["field"], "metrics[1].subject");
+        let points = app.get_json(&format!("/api/v1/accounts/{id}/metrics?dimension=seats_used&from=2026-10-01&to=2026-11-30")).await;
+        assert_eq!(points, json!([]), "a refused request stores nothing");
+        app
+    })
+    .await;
+}
