@@ -2,6 +2,8 @@
 
 use chrono::NaiveDate;
 
+use crate::Backend;
+
 /// One value to bind.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
@@ -55,3 +57,30 @@ macro_rules! bind_args {
     }};
 }
 pub(crate) use bind_args;
+
+/// `($1,$2),($3,$4)…` for PostgreSQL, `(?,?),(?,?)…` for SQLite: SQLite looks numbered parameters
+/// up by name in a list, which makes binding thousands of them quadratic, while anonymous `?`
+/// parameters bind in order at no cost.
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
+        }
+        s.push(')');
+    }
+    s
+}

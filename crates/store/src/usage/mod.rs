@@ -15,7 +15,8 @@ use kizuna_domain::usage::{AccountDay, AccountUsage, FeatureDay, NewUsageEvent};
 mod postgres;
 mod sqlite;
 
-use crate::{Backend, Result, Store};
+use crate::sql::placeholders;
+use crate::{Result, Store};
 
 /// What one `record_usage` call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,33 +40,6 @@ pub struct UsageQuery {
 
 /// Rows per multi-row statement on SQLite; keeps it under its bind-parameter limit.
 const CHUNK: usize = 1000;
-
-/// `($1,$2),($3,$4)…` for PostgreSQL, `(?,?),(?,?)…` for SQLite: SQLite looks numbered parameters
-/// up by name in a list, which makes binding thousands of them quadratic, while anonymous `?`
-/// parameters bind in order at no cost.
-fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            s.push(',');
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push(',');
-            }
-            match backend {
-                Backend::Sqlite => s.push('?'),
-                Backend::Postgres => {
-                    s.push('$');
-                    s.push_str(&(r * cols + c + 1).to_string());
-                }
-            }
-        }
-        s.push(')');
-    }
-    s
-}
 
 /// (account, day, user, feature) → events.
 type Increments = HashMap<UserFeatureKey, i64>;

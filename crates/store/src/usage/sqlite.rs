@@ -10,9 +10,8 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::NaiveDate;
 use sqlx::SqliteConnection;
 
-use super::{
-    placeholders, AccountDayDelta, EventRow, FeatureDayDelta, UserDayKey, UserFeatureKey, CHUNK,
-};
+use super::{AccountDayDelta, EventRow, FeatureDayDelta, UserDayKey, UserFeatureKey, CHUNK};
+use crate::sql::placeholders;
 use crate::{Backend, Result};
 
 fn values(rows: usize, cols: usize) -> String {
