@@ -38,11 +38,7 @@ pub fn integer(raw: &str) -> Result<i64, String> {
 /// `2026-11-01`, `2026/11/1`, `2026年11月1日`, `20261101`.
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
     let s = halfwidth(raw.trim());
-    let s = s
-        .replace('年', "-")
-        .replace('月', "-")
-        .replace('日', "")
-        .replace('/', "-");
+    let s = s.replace(['年', '月', '/'], "-").replace('日', "");
     let s = s.split_whitespace().next().unwrap_or_default();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d);
