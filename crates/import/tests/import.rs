@@ -18,7 +18,7 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-async fn run(store: &Store, kind: Kind, path: &PathBuf, partial: bool) -> ImportReport {
+async fn run(store: &Store, kind: Kind, path: &std::path::Path, partial: bool) -> ImportReport {
     import_file(store, kind, path, ImportOptions { partial }, &ACTOR, &quiet)
         .await
         .unwrap()
