@@ -48,11 +48,30 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import a CSV file (UTF-8 or Shift_JIS) of accounts, contacts, subscriptions, tickets, NPS
+    /// answers or touchpoints; rows are matched on external_id. Prints the report as JSON.
+    Import(ImportArgs),
     /// Run a benchmark on a scratch database; prints its figures as JSON on the last line.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// accounts, contacts, subscriptions, tickets, nps or touchpoints.
+    #[arg(value_parser = parse_kind)]
+    kind: kizuna_import::Kind,
+    /// The CSV file.
+    file: PathBuf,
+    /// Write the good rows even when some rows are bad (default: write nothing then).
+    #[arg(long)]
+    partial: bool,
+}
+
+fn parse_kind(s: &str) -> Result<kizuna_import::Kind, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +201,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_password",
     "admin_email",
     "max_body_bytes",
+    "max_import_bytes",
 ];
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -239,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
             say!("{}", describe(&summary));
             Ok(())
         }
+        Command::Import(args) => import(&config, args).await,
         Command::Bench { command } => {
             let today = chrono::Utc::now().date_naive();
             let result = match command {
@@ -267,6 +288,65 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let bar = progress_bar();
+    let report = |step: &str, done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(step.to_string());
+        }
+    };
+    let options = kizuna_import::ImportOptions {
+        partial: args.partial,
+    };
+    let result = kizuna_import::import_file(
+        &store,
+        args.kind,
+        &args.file,
+        options,
+        &Actor::System("cli import"),
+        &report,
+    )
+    .await
+    .with_context(|| format!("importing {}", args.file.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for e in result.errors.iter().take(20) {
+        say!("line {}: {}: {}", e.line, e.field, e.message);
+    }
+    if result.errors.len() > 20 {
+        say!(
+            "... and {} more bad rows (all are in the JSON report)",
+            result.rejected as usize - 20
+        );
+    }
+    say!(
+        "{} rows read ({}): {} inserted, {} updated, {} rejected{}",
+        result.rows,
+        result.encoding,
+        result.inserted,
+        result.updated,
+        result.rejected,
+        if result.committed {
+            ""
+        } else {
+            "; nothing was written (use --partial to keep the good rows)"
+        }
+    );
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string(&result)?
+    )?;
+    if result.rejected > 0 && !result.committed {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn open(config: &Config) -> anyhow::Result<Store> {

@@ -149,12 +149,72 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Remembers where the lines of the decoded text start, so a record's byte offset gives its
+/// line. (The CSV reader's own line count drifts with CRLF endings and blank lines.)
+#[derive(Clone, Default)]
+struct Lines(std::sync::Arc<std::sync::Mutex<LineState>>);
+
+#[derive(Default)]
+struct LineState {
+    /// Offsets of the line-break bytes (`\r`, `\n`) not yet passed.
+    ahead: std::collections::VecDeque<(u64, u8)>,
+    /// Newlines passed.
+    passed: u64,
+    /// Bytes read so far.
+    offset: u64,
+}
+
+impl Lines {
+    /// The 1-based line of the record the reader says starts at `offset`. The reader may put that
+    /// start on line breaks left over from before (the `\n` of a CRLF, blank lines), so any
+    /// line breaks right at `offset` are skipped first. Offsets must be asked in increasing order.
+    fn line_of(&self, offset: u64) -> u64 {
+        let Ok(mut s) = self.0.lock() else { return 0 };
+        let mut start = offset;
+        while let Some(&(pos, byte)) = s.ahead.front() {
+            if pos > start {
+                break;
+            }
+            if pos == start {
+                start += 1;
+            }
+            if byte == b'\n' {
+                s.passed += 1;
+            }
+            s.ahead.pop_front();
+        }
+        s.passed + 1
+    }
+}
+
+struct LineIndexed<R> {
+    inner: R,
+    lines: Lines,
+}
+
+impl<R: Read> Read for LineIndexed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.lines.0.lock() {
+            let start = s.offset;
+            for (i, b) in buf[..n].iter().enumerate() {
+                if *b == b'\n' || *b == b'\r' {
+                    s.ahead.push_back((start + i as u64, *b));
+                }
+            }
+            s.offset += n as u64;
+        }
+        Ok(n)
+    }
+}
+
 type Source = csv::Reader<Box<dyn Read + Send>>;
 
 fn open(
     path: &Path,
     encoding: &'static Encoding,
     counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    lines: Lines,
 ) -> Result<Source, ImportError> {
     let file = Counting {
         inner: BufReader::new(File::open(path)?),
@@ -164,7 +224,10 @@ fn open(
         .encoding(Some(encoding))
         .bom_override(true)
         .build(file);
-    let reader: Box<dyn Read + Send> = Box::new(decoded);
+    let reader: Box<dyn Read + Send> = Box::new(LineIndexed {
+        inner: decoded,
+        lines,
+    });
     Ok(csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -256,7 +319,8 @@ async fn run_pass(
         "checking"
     };
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut reader = open(path, encoding, counter.clone())?;
+    let lines = Lines::default();
+    let mut reader = open(path, encoding, counter.clone(), lines.clone())?;
     let header = reader
         .headers()
         .map_err(|e| ImportError::Csv {
@@ -280,11 +344,11 @@ async fn run_pass(
         let more = reader
             .read_record(&mut record)
             .map_err(|e| ImportError::Csv {
-                line: e.position().map_or(0, |p| p.line()),
+                line: e.position().map_or(0, |p| lines.line_of(p.byte())),
                 message: e.to_string(),
             })?;
         if more {
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
             if record.iter().all(str::is_empty) {
                 continue;
             }
@@ -379,6 +443,34 @@ fn report_error(report: &mut ImportReport, bad: &mut std::collections::HashSet<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_through_crlf_quoted_newlines_and_blank_lines() {
+        let data = "a,b\r\nx,\"1\r\nmore\"\r\n\r\ny,2\r\nz,3\r\n";
+        let lines = Lines::default();
+        let reader = LineIndexed {
+            inner: data.as_bytes(),
+            lines: lines.clone(),
+        };
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let _ = csv.headers().unwrap();
+        let mut record = csv::StringRecord::new();
+        let mut got = Vec::new();
+        while csv.read_record(&mut record).unwrap() {
+            got.push((
+                record[0].to_string(),
+                lines.line_of(record.position().unwrap().byte()),
+            ));
+        }
+        assert_eq!(
+            got,
+            [
+                ("x".to_string(), 2),
+                ("y".to_string(), 5),
+                ("z".to_string(), 6)
+            ]
+        );
+    }
 
     #[test]
     fn encodings_are_told_apart() {

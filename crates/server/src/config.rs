@@ -21,6 +21,8 @@ pub struct Config {
     pub admin_email: String,
     /// Largest request body the REST API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// Largest CSV file `POST /api/v1/import/{kind}` takes, in bytes.
+    pub max_import_bytes: usize,
     /// The Segment-compatible tracking API (`/v1/*`).
     pub segment: SegmentConfig,
 }
@@ -68,6 +70,7 @@ impl Default for Config {
             admin_password: None,
             admin_email: "admin@kizuna.local".into(),
             max_body_bytes: 10 * 1024 * 1024,
+            max_import_bytes: 512 * 1024 * 1024,
             segment: SegmentConfig::default(),
         }
     }

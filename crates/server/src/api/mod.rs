@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod import;
 pub mod metrics;
 pub mod params;
 pub mod records;
@@ -54,5 +55,6 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(records::routes())
         .merge(admin::routes())
         .merge(metrics::routes())
+        .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

@@ -7,5 +7,6 @@
 mod accounts;
 mod auth;
 mod helpers;
+mod import;
 mod records;
 mod tracking;
