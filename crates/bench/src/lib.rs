@@ -1,6 +1,8 @@
 //! Benchmarks that print numbers, never pass/fail. Each returns one JSON object that the CLI prints
 //! as the last line of its output; `BENCHMARKS.md` records them with the machine and the command.
 
+pub mod ingest;
+
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;

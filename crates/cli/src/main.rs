@@ -85,6 +85,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 400)]
         days: i64,
     },
+    /// The Segment-compatible tracking API under load on loopback, against a parse-and-discard
+    /// ceiling. With no arguments: /v1/batch, 100 events a batch, SQLite.
+    Ingest(IngestBenchArgs),
     /// `GET /api/v1/accounts?limit=50` with filters over a large account base: p50 / p99 latency.
     Accounts {
         #[command(flatten)]
@@ -95,6 +98,24 @@ enum BenchCommand {
         #[arg(long, default_value_t = 250)]
         rounds: usize,
     },
+}
+
+#[derive(Debug, Args)]
+struct IngestBenchArgs {
+    #[command(flatten)]
+    target: BenchTarget,
+    /// `batch` (Segment's /v1/batch) or `track` (one event per request).
+    #[arg(long, default_value = "batch", value_parser = ["batch", "track"])]
+    endpoint: String,
+    /// Events per batch.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Seconds of load, for the API and then for the ceiling.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +294,16 @@ async fn main() -> anyhow::Result<()> {
                     accounts,
                     rounds,
                 } => kizuna_bench::accounts(&target.target(), *accounts, *rounds, today).await?,
+                BenchCommand::Ingest(args) => {
+                    let options = kizuna_bench::ingest::IngestOptions {
+                        endpoint: args.endpoint.clone(),
+                        batch_size: args.batch_size,
+                        seconds: args.seconds,
+                        concurrency: args.concurrency,
+                        ..Default::default()
+                    };
+                    kizuna_bench::ingest::run(&args.target.target(), &options).await?
+                }
             };
             writeln!(std::io::stdout().lock(), "{result}")?;
             Ok(())
@@ -396,7 +427,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let app = Application::with_store(config, store).await?;
     say!("Kizuna is listening on http://{}", app.local_addr());
-    app.run_until(kizuna_server::shutdown_signal()).await
+    let store = app.store().clone();
+    app.run_until(kizuna_server::shutdown_signal()).await?;
+    // Let the database close cleanly (SQLite checkpoints its write-ahead log).
+    tokio::time::timeout(std::time::Duration::from_secs(10), store.close())
+        .await
+        .ok();
+    Ok(())
 }
 
 async fn load_demo(store: &Store, args: &DemoArgs) -> anyhow::Result<kizuna_demo::DemoSummary> {

@@ -14,7 +14,6 @@ pub mod ingest;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -160,10 +159,6 @@ impl Application {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await?;
-        let store = self.state.store.clone();
-        tokio::time::timeout(Duration::from_secs(10), store.close())
-            .await
-            .ok();
         Ok(())
     }
 }

@@ -266,24 +266,33 @@ struct BatchBody<'a> {
     context: Option<Value>,
 }
 
-async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let bytes = match read_body(body, MAX_BATCH_BYTES, "batch").await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let body: BatchBody = match serde_json::from_slice(&bytes) {
+/// A batch body read into messages: (accepted with their index, refused, write key, total).
+pub struct ParsedBatch {
+    messages: Vec<(usize, Message)>,
+    rejected: Vec<Rejected>,
+    write_key: Option<String>,
+    total: usize,
+}
+
+impl ParsedBatch {
+    pub fn accepted(&self) -> usize {
+        self.messages.len()
+    }
+}
+
+/// Reads a `/v1/batch` body: every message checked on its own, so bad ones are refused by index
+/// and the good ones kept. Also what the ingestion benchmark's ceiling endpoint runs.
+pub fn parse_batch(bytes: &[u8]) -> Result<ParsedBatch, Box<Response>> {
+    let body: BatchBody = match serde_json::from_slice(bytes) {
         Ok(b) => b,
         Err(e) => {
-            return error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 format!("the body must be JSON with a `batch` array of messages: {e}"),
-            )
+            )))
         }
     };
-    if let Err(r) = authorize(&state, write_key(&headers, body.write_key.as_deref())).await {
-        return r;
-    }
     let received_at = kizuna_store::now();
     let sent_at = body
         .sent_at
@@ -329,7 +338,32 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
             Err(r) => rejected.push(refused(index, &value, r)),
         }
     }
-    let total = body.batch.len();
+    Ok(ParsedBatch {
+        messages,
+        rejected,
+        write_key: body.write_key,
+        total: body.batch.len(),
+    })
+}
+
+async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match read_body(body, MAX_BATCH_BYTES, "batch").await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let parsed = match parse_batch(&bytes) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    if let Err(r) = authorize(&state, write_key(&headers, parsed.write_key.as_deref())).await {
+        return r;
+    }
+    let ParsedBatch {
+        messages,
+        mut rejected,
+        total,
+        ..
+    } = parsed;
     let indexes: Vec<usize> = messages.iter().map(|(i, _)| *i).collect();
     match apply(&state, messages.into_iter().map(|(_, m)| m).collect()).await {
         Ok(more) => {

@@ -128,13 +128,7 @@ fn day_deltas(
 /// `postgres`). By increments only: the cost follows the new events, not the day's history.
 macro_rules! apply_increments {
     ($tx:ident, $kind:ident, $inc:expr) => {{
-        let inc: &Increments = $inc;
-        let (per_feature, per_user) = user_rows(inc);
-        let new_user_features = $kind::upsert_user_feature_days(&mut *$tx, &per_feature).await?;
-        let new_users = $kind::upsert_user_days(&mut *$tx, &per_user).await?;
-        let (features, accounts) = day_deltas(inc, &new_user_features, &new_users);
-        $kind::add_feature_days(&mut *$tx, &features).await?;
-        $kind::add_account_days(&mut *$tx, &accounts).await?;
+        $kind::apply_increments(&mut *$tx, $inc).await?;
     }};
 }
 

@@ -8,7 +8,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use super::{AccountDayDelta, EventRow, FeatureDayDelta, UserDayKey, UserFeatureKey};
+use super::{
+    day_deltas, user_rows, AccountDayDelta, EventRow, FeatureDayDelta, Increments, UserDayKey,
+    UserFeatureKey,
+};
 use crate::Result;
 
 /// Rows per statement: bounds the size of one message to the server.
@@ -42,6 +45,17 @@ pub(super) async fn insert_events(
     Ok(stored)
 }
 
+/// Adds event counts to every rollup: per user and feature and per user first (learning which
+/// users are new to a day), then per feature and per account.
+pub(super) async fn apply_increments(conn: &mut PgConnection, inc: &Increments) -> Result<()> {
+    let (per_feature, per_user) = user_rows(inc);
+    let new_user_features = upsert_user_feature_days(conn, &per_feature).await?;
+    let new_users = upsert_user_days(conn, &per_user).await?;
+    let (features, accounts) = day_deltas(inc, &new_user_features, &new_users);
+    add_feature_days(conn, &features).await?;
+    add_account_days(conn, &accounts).await
+}
+
 /// The keys of `rows` whose count after the upsert equals what was added: the new ones.
 fn new_keys<K: std::hash::Hash + Eq + Clone>(rows: &[(K, i64)], after: Vec<(K, i64)>) -> Vec<K> {
     let added: HashMap<&K, i64> = rows.iter().map(|(k, n)| (k, *n)).collect();
@@ -52,7 +66,7 @@ fn new_keys<K: std::hash::Hash + Eq + Clone>(rows: &[(K, i64)], after: Vec<(K, i
         .collect()
 }
 
-pub(super) async fn upsert_user_feature_days(
+async fn upsert_user_feature_days(
     conn: &mut PgConnection,
     rows: &[(UserFeatureKey, i64)],
 ) -> Result<Vec<UserFeatureKey>> {
@@ -88,7 +102,7 @@ pub(super) async fn upsert_user_feature_days(
     Ok(out)
 }
 
-pub(super) async fn upsert_user_days(
+async fn upsert_user_days(
     conn: &mut PgConnection,
     rows: &[(UserDayKey, i64)],
 ) -> Result<Vec<UserDayKey>> {
@@ -117,10 +131,7 @@ pub(super) async fn upsert_user_days(
     Ok(out)
 }
 
-pub(super) async fn add_feature_days(
-    conn: &mut PgConnection,
-    rows: &[FeatureDayDelta],
-) -> Result<()> {
+async fn add_feature_days(conn: &mut PgConnection, rows: &[FeatureDayDelta]) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         sqlx::query(
             "INSERT INTO usage_feature_daily (account_id, day, feature_id, events, users) \
@@ -139,10 +150,7 @@ pub(super) async fn add_feature_days(
     Ok(())
 }
 
-pub(super) async fn add_account_days(
-    conn: &mut PgConnection,
-    rows: &[AccountDayDelta],
-) -> Result<()> {
+async fn add_account_days(conn: &mut PgConnection, rows: &[AccountDayDelta]) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         sqlx::query(
             "INSERT INTO usage_account_daily (account_id, day, events, active_users) \

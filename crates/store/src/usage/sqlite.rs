@@ -1,16 +1,15 @@
 //! The usage write path's SQLite statements: multi-row `VALUES` with anonymous `?` parameters.
 //!
 //! Every write transaction on SQLite is `BEGIN IMMEDIATE`, so it holds the write lock from its
-//! start: what a statement finds absent cannot appear before the statement's own insert. New rows
-//! are therefore found by reading the few that exist first, instead of streaming every inserted
-//! row back from SQLite's worker thread.
+//! start: new raw events are found by reading the few duplicates first, and the rollups are
+//! computed set-wise in SQL from a temporary table of increments. Nothing is streamed back row by
+//! row (each row would cross from SQLite's worker thread to the async side).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
-use chrono::NaiveDate;
 use sqlx::SqliteConnection;
 
-use super::{AccountDayDelta, EventRow, FeatureDayDelta, UserDayKey, UserFeatureKey, CHUNK};
+use super::{EventRow, Increments, UserFeatureKey, CHUNK};
 use crate::sql::placeholders;
 use crate::{Backend, Result};
 
@@ -65,130 +64,69 @@ pub(super) async fn insert_events(
     Ok(stored)
 }
 
-/// Adds to the per-user per-feature day rows; returns the keys that had no row before.
-pub(super) async fn upsert_user_feature_days(
-    conn: &mut SqliteConnection,
-    rows: &[(UserFeatureKey, i64)],
-) -> Result<Vec<UserFeatureKey>> {
-    let mut new_keys = Vec::new();
+/// Adds event counts to every rollup without sending rows back and forth: the increments go into
+/// a temporary table, and SQL finds which users are new to a (day, feature) and to a day, adds
+/// to the per-user rows, and adds events and new users to the feature and account day rows.
+pub(super) async fn apply_increments(conn: &mut SqliteConnection, inc: &Increments) -> Result<()> {
+    if inc.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS usage_increments \
+         (account_id INTEGER, day TEXT, user_key TEXT, feature_id INTEGER, events INTEGER, is_new INTEGER)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS usage_user_increments \
+         (account_id INTEGER, day TEXT, user_key TEXT, events INTEGER, is_new INTEGER)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM usage_increments")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM usage_user_increments")
+        .execute(&mut *conn)
+        .await?;
+    let rows: Vec<(&UserFeatureKey, &i64)> = inc.iter().collect();
     for chunk in rows.chunks(CHUNK) {
-        let (accounts, days) = accounts_and_days(chunk.iter().map(|((a, d, _, _), _)| (*a, *d)));
         let sql = format!(
-            "SELECT account_id, day, user_key, feature_id FROM usage_user_feature_daily \
-             WHERE account_id IN {} AND day IN {}",
-            values(1, accounts.len()),
-            values(1, days.len())
-        );
-        let mut q = sqlx::query_as::<_, UserFeatureKey>(&sql);
-        q = accounts.iter().fold(q, |q, a| q.bind(*a));
-        q = days.iter().fold(q, |q, d| q.bind(*d));
-        let existing: HashSet<UserFeatureKey> =
-            q.fetch_all(&mut *conn).await?.into_iter().collect();
-        let sql = format!(
-            "INSERT INTO usage_user_feature_daily (account_id, day, user_key, feature_id, events) VALUES {} \
-             ON CONFLICT (account_id, day, user_key, feature_id) DO UPDATE SET events = usage_user_feature_daily.events + excluded.events",
+            "INSERT INTO usage_increments (account_id, day, user_key, feature_id, events) VALUES {}",
             values(chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
         for ((a, d, u, f), n) in chunk {
-            q = q.bind(*a).bind(*d).bind(u).bind(*f).bind(*n);
+            q = q.bind(*a).bind(*d).bind(u).bind(*f).bind(**n);
         }
         q.execute(&mut *conn).await?;
-        new_keys.extend(
-            chunk
-                .iter()
-                .filter(|(k, _)| !existing.contains(k))
-                .map(|(k, _)| k.clone()),
-        );
     }
-    Ok(new_keys)
-}
-
-/// Adds to the per-user day rows; returns the keys that had no row before.
-pub(super) async fn upsert_user_days(
-    conn: &mut SqliteConnection,
-    rows: &[(UserDayKey, i64)],
-) -> Result<Vec<UserDayKey>> {
-    let mut new_keys = Vec::new();
-    for chunk in rows.chunks(CHUNK) {
-        let (accounts, days) = accounts_and_days(chunk.iter().map(|((a, d, _), _)| (*a, *d)));
-        let sql = format!(
-            "SELECT account_id, day, user_key FROM usage_user_daily WHERE account_id IN {} AND day IN {}",
-            values(1, accounts.len()),
-            values(1, days.len())
-        );
-        let mut q = sqlx::query_as::<_, UserDayKey>(&sql);
-        q = accounts.iter().fold(q, |q, a| q.bind(*a));
-        q = days.iter().fold(q, |q, d| q.bind(*d));
-        let existing: HashSet<UserDayKey> = q.fetch_all(&mut *conn).await?.into_iter().collect();
-        let sql = format!(
-            "INSERT INTO usage_user_daily (account_id, day, user_key, events) VALUES {} \
-             ON CONFLICT (account_id, day, user_key) DO UPDATE SET events = usage_user_daily.events + excluded.events",
-            values(chunk.len(), 4)
-        );
-        let mut q = sqlx::query(&sql);
-        for ((a, d, u), n) in chunk {
-            q = q.bind(*a).bind(*d).bind(u).bind(*n);
-        }
-        q.execute(&mut *conn).await?;
-        new_keys.extend(
-            chunk
-                .iter()
-                .filter(|(k, _)| !existing.contains(k))
-                .map(|(k, _)| k.clone()),
-        );
-    }
-    Ok(new_keys)
-}
-
-pub(super) async fn add_feature_days(
-    conn: &mut SqliteConnection,
-    rows: &[FeatureDayDelta],
-) -> Result<()> {
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO usage_feature_daily (account_id, day, feature_id, events, users) VALUES {} \
-             ON CONFLICT (account_id, day, feature_id) DO UPDATE SET \
-             events = usage_feature_daily.events + excluded.events, users = usage_feature_daily.users + excluded.users",
-            values(chunk.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for ((a, d, f), (events, users)) in chunk {
-            q = q.bind(*a).bind(*d).bind(*f).bind(*events).bind(*users);
-        }
-        q.execute(&mut *conn).await?;
+    for sql in [
+        "UPDATE usage_increments SET is_new = NOT EXISTS (SELECT 1 FROM usage_user_feature_daily r \
+         WHERE r.account_id = usage_increments.account_id AND r.day = usage_increments.day \
+         AND r.user_key = usage_increments.user_key AND r.feature_id = usage_increments.feature_id)",
+        "INSERT INTO usage_user_increments (account_id, day, user_key, events, is_new) \
+         SELECT account_id, day, user_key, SUM(events), NOT EXISTS (SELECT 1 FROM usage_user_daily r \
+         WHERE r.account_id = i.account_id AND r.day = i.day AND r.user_key = i.user_key) \
+         FROM usage_increments i GROUP BY account_id, day, user_key",
+        "INSERT INTO usage_user_feature_daily (account_id, day, user_key, feature_id, events) \
+         SELECT account_id, day, user_key, feature_id, events FROM usage_increments WHERE true \
+         ON CONFLICT (account_id, day, user_key, feature_id) DO UPDATE SET events = usage_user_feature_daily.events + excluded.events",
+        "INSERT INTO usage_user_daily (account_id, day, user_key, events) \
+         SELECT account_id, day, user_key, events FROM usage_user_increments WHERE true \
+         ON CONFLICT (account_id, day, user_key) DO UPDATE SET events = usage_user_daily.events + excluded.events",
+        "INSERT INTO usage_feature_daily (account_id, day, feature_id, events, users) \
+         SELECT account_id, day, feature_id, SUM(events), SUM(is_new) FROM usage_increments WHERE true \
+         GROUP BY account_id, day, feature_id \
+         ON CONFLICT (account_id, day, feature_id) DO UPDATE SET \
+         events = usage_feature_daily.events + excluded.events, users = usage_feature_daily.users + excluded.users",
+        "INSERT INTO usage_account_daily (account_id, day, events, active_users) \
+         SELECT account_id, day, SUM(events), SUM(is_new) FROM usage_user_increments WHERE true \
+         GROUP BY account_id, day \
+         ON CONFLICT (account_id, day) DO UPDATE SET events = usage_account_daily.events + excluded.events, \
+         active_users = usage_account_daily.active_users + excluded.active_users",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-pub(super) async fn add_account_days(
-    conn: &mut SqliteConnection,
-    rows: &[AccountDayDelta],
-) -> Result<()> {
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO usage_account_daily (account_id, day, events, active_users) VALUES {} \
-             ON CONFLICT (account_id, day) DO UPDATE SET events = usage_account_daily.events + excluded.events, \
-             active_users = usage_account_daily.active_users + excluded.active_users",
-            values(chunk.len(), 4)
-        );
-        let mut q = sqlx::query(&sql);
-        for ((a, d), (events, users)) in chunk {
-            q = q.bind(*a).bind(*d).bind(*events).bind(*users);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-fn accounts_and_days(
-    keys: impl Iterator<Item = (i64, NaiveDate)>,
-) -> (BTreeSet<i64>, BTreeSet<NaiveDate>) {
-    let mut accounts = BTreeSet::new();
-    let mut days = BTreeSet::new();
-    for (a, d) in keys {
-        accounts.insert(a);
-        days.insert(d);
-    }
-    (accounts, days)
 }
