@@ -40,7 +40,8 @@ string_enum! {
         DaysSinceTouchpoint = "days_since_touchpoint",
         /// Days until the next renewal date.
         DaysToRenewal = "days_to_renewal",
-        /// 1 when a champion used the product in the last 30 days, 0 when none did.
+        /// 1 when a champion used the product in the last 30 days, 0 when none did (or the account
+        /// has contacts but no champion); missing when no contact is known.
         ChampionActive = "champion_active",
         /// Breadth × depth, 0 … 100 (see [`adoption_index`]).
         AdoptionIndex = "adoption_index",
@@ -108,8 +109,8 @@ pub struct IndicatorInputs {
     pub nps_average: Option<f64>,
     pub last_touchpoint: Option<NaiveDate>,
     pub next_renewal: Option<NaiveDate>,
-    /// `None` when the account has no champion contact; `Some(None)` when its champions never
-    /// used the product; otherwise the latest day one of them did.
+    /// `None` when no contact of the account is known; `Some(None)` when none of them is a
+    /// champion who used the product; otherwise the latest day a champion did.
     pub champion_last_active: Option<Option<NaiveDate>>,
     /// Latest value per metrics-API dimension.
     pub metrics: BTreeMap<String, f64>,
@@ -118,6 +119,7 @@ pub struct IndicatorInputs {
 /// How the adoption index normalises depth: events per active user in 30 days at which depth
 /// counts as full, and the band limits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdoptionSettings {
     pub depth_target: f64,

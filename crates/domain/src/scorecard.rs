@@ -719,9 +719,10 @@ pub fn default_scorecard() -> ScorecardDef {
                 name: "Product usage".into(),
                 weight: 50.0,
                 measures: vec![
-                    ind("usage_trend", "Usage trend (30 d vs 30 d before)", 2.0, Some((-50.0, 10.0)), &[], None),
-                    ind("seat_utilization", "Active users / seats", 2.0, Some((0.1, 0.7)), &[], None),
-                    ind("breadth", "Key features used", 1.0, Some((0.2, 0.8)), &[], None),
+                    ind("depth", "Events per active user (30 d)", 3.0, Some((8.0, 25.0)), &[], None),
+                    ind("seat_utilization", "Active users / seats", 1.5, Some((0.1, 0.6)), &[], None),
+                    ind("usage_trend", "Usage trend (30 d vs 30 d before)", 1.0, Some((-40.0, 10.0)), &[], None),
+                    ind("breadth", "Key features used", 1.0, Some((0.3, 1.0)), &[], None),
                     ind(
                         "days_since_activity",
                         "Days since last activity",
@@ -742,7 +743,7 @@ pub fn default_scorecard() -> ScorecardDef {
                         "Open tickets (severity-weighted)",
                         1.0,
                         None,
-                        &[(Lte, 0.0, 100.0), (Lte, 3.0, 75.0), (Lte, 6.0, 45.0), (Lte, 10.0, 20.0)],
+                        &[(Lte, 0.0, 100.0), (Lte, 2.0, 60.0), (Lte, 5.0, 30.0)],
                         Some(0.0),
                     ),
                     ind(
@@ -750,7 +751,7 @@ pub fn default_scorecard() -> ScorecardDef {
                         "Latest NPS answer",
                         1.0,
                         None,
-                        &[(Gte, 9.0, 100.0), (Gte, 7.0, 65.0), (Gte, 5.0, 30.0)],
+                        &[(Gte, 9.0, 100.0), (Gte, 8.0, 80.0), (Gte, 7.0, 60.0), (Gte, 5.0, 25.0)],
                         Some(0.0),
                     ),
                 ],
@@ -771,7 +772,7 @@ pub fn default_scorecard() -> ScorecardDef {
                     ind(
                         "champion_active",
                         "Champion active in 30 days",
-                        1.0,
+                        1.5,
                         None,
                         &[(Gte, 1.0, 100.0)],
                         Some(0.0),

@@ -157,6 +157,19 @@ struct Gathered {
     previous: Option<f64>,
 }
 
+/// One account's score worked out now, with everything that explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub scorecard_id: i64,
+    pub scorecard_name: String,
+    pub health: kizuna_domain::scorecard::Health,
+    pub previous_score: Option<f64>,
+    pub trend: Option<Trend>,
+    pub indicators: Indicators,
+    pub adoption_band: Option<AdoptionBand>,
+    pub manual: Vec<ManualScore>,
+}
+
 /// Where usage comes from: the "latest use" tables (today) or the daily rollups (any day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsageSource {
@@ -185,7 +198,11 @@ struct Cards {
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot write JSON: {e}")))
 }
 
 fn minus(day: NaiveDate, n: i64) -> NaiveDate {
@@ -237,7 +254,7 @@ impl Store {
     ) -> Result<StoredScorecard> {
         let def = card.into_def();
         let at = now();
-        let text = serde_json::to_string(&def).expect("a scorecard serialises");
+        let text = to_json(&def)?;
         let id: i64 = in_tx!(self, |tx| {
             if def.is_default {
                 sqlx::query("UPDATE scorecards SET is_default = false WHERE is_default")
@@ -289,7 +306,7 @@ impl Store {
             )
             .into());
         }
-        let text = serde_json::to_string(&def).expect("a scorecard serialises");
+        let text = to_json(&def)?;
         in_tx!(self, |tx| {
             if def.is_default {
                 sqlx::query(
@@ -362,8 +379,7 @@ impl Store {
         .fetch_one(pool)
         .await?);
         if n == 0 {
-            let card = Scorecard::parse(kizuna_domain::scorecard::default_scorecard())
-                .expect("the shipped scorecard is valid");
+            let card = Scorecard::parse(kizuna_domain::scorecard::default_scorecard())?;
             self.create_scorecard(card, &Actor::System("setup")).await?;
         }
         Ok(())
@@ -677,7 +693,7 @@ impl Store {
                 adoption_band: indicators
                     .adoption_index
                     .map(|i| adoption_band(i, adoption)),
-                measures: serde_json::to_string(&health.points()).expect("points serialise"),
+                measures: to_json(&health.points())?,
                 indicators,
             });
         }
@@ -754,7 +770,7 @@ impl Store {
                         .bind(i.days_to_renewal)
                         .bind(i.champion_active)
                         .bind(i.adoption_index)
-                        .bind(serde_json::to_string(&i.metrics).expect("metrics serialise"));
+                        .bind(to_json(&i.metrics)?);
                 }
                 q.execute(&mut *tx).await?;
                 // Only rows whose figures changed are written: the list's indexes stay untouched
@@ -995,6 +1011,24 @@ impl Store {
                 }
             }
 
+            // Accounts with contacts but no active champion: champion_active is 0, not missing.
+            let with_contacts: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT account_id FROM contacts WHERE account_id BETWEEN $1 AND $2 \
+                 AND (left_at IS NULL OR left_at >= $3)",
+            )
+            .bind(lo)
+            .bind(hi)
+            .bind(end)
+            .fetch_all(pool)
+            .await?;
+            for id in with_contacts {
+                if let Some(i) = at(id) {
+                    if out[i].inputs.champion_last_active.is_none() {
+                        out[i].inputs.champion_last_active = Some(None);
+                    }
+                }
+            }
+
             let subs: Vec<(i64, i64, Option<NaiveDate>)> = sqlx::query_as(
                 "SELECT account_id, CAST(SUM(seats) AS BIGINT), MIN(end_date) FROM subscriptions \
                  WHERE account_id BETWEEN $1 AND $2 AND start_date <= $3 AND end_date > $3 GROUP BY account_id",
@@ -1121,6 +1155,67 @@ impl Store {
             }
         });
         Ok(out)
+    }
+
+    /// Claims a daily job for `day`: true for exactly one caller, however many instances ask.
+    pub async fn claim_daily_job(&self, job: &str, day: NaiveDate) -> Result<bool> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO job_runs (job, day) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(job)
+        .bind(day)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Scores one account now without writing anything: the full explanation (groups, weights,
+    /// shares, contributions) under the scorecard that applies to it.
+    pub async fn explain_account(
+        &self,
+        id: AccountId,
+        adoption: &AdoptionSettings,
+    ) -> Result<Option<Explained>> {
+        let today = now().date_naive();
+        self.explain_account_on(id, today, UsageSource::Latest, adoption)
+            .await
+    }
+
+    /// Like [`Store::explain_account`] as of any day (read from the rollups for a past day):
+    /// what the score was then, from the data as it stood then.
+    pub async fn explain_account_on(
+        &self,
+        id: AccountId,
+        today: NaiveDate,
+        source: UsageSource,
+        adoption: &AdoptionSettings,
+    ) -> Result<Option<Explained>> {
+        let cards = self.cards().await?;
+        let gathered = self
+            .gather(id.0, id.0, today, source, &cards.metric_dims)
+            .await?;
+        let Some(g) = gathered.into_iter().next() else {
+            return Ok(None);
+        };
+        let Some(ci) = select(&cards.cards, &g.axes) else {
+            return Ok(None);
+        };
+        let (card_id, card) = &cards.cards[ci];
+        let indicators = Indicators::derive(&g.inputs, today, adoption);
+        let health = card.score(&indicators, &manual_in_force(&g.manual, today));
+        Ok(Some(Explained {
+            scorecard_id: *card_id,
+            scorecard_name: card.def().name.clone(),
+            trend: card.trend(g.previous, health.score),
+            previous_score: g.previous,
+            adoption_band: indicators
+                .adoption_index
+                .map(|i| adoption_band(i, adoption)),
+            health,
+            indicators,
+            manual: g.manual,
+        }))
     }
 
     // ---------------------------------------------------------------- reads

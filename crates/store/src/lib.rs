@@ -39,7 +39,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountDetail, AccountFilter, LifecycleTransition};
 pub use audit::{Actor, AuditEntry};
 pub use error::StoreError;
-pub use health::{ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
+pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
 pub use tokens::IssuedToken;
 pub use usage::{IngestOutcome, UsageQuery};

@@ -55,7 +55,8 @@ fn indicators(breadth: Option<f64>, seats: Option<f64>, nps: Option<f64>) -> Ind
 #[test]
 fn weighted_means_and_missing_values() {
     // (breadth, seats, nps) → expected score
-    let cases: &[(Option<f64>, Option<f64>, Option<f64>, Option<f64>)] = &[
+    type Case = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+    let cases: &[Case] = &[
         // group 0: breadth w1, seats w3 → (100·1 + 50·3)/4 = 62.5; group 1: nps 100.
         // overall: (62.5·2 + 100·1)/3 = 75
         (Some(1.0), Some(0.5), Some(10.0), Some(75.0)),

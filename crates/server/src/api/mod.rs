@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod health;
 pub mod import;
 pub mod metrics;
 pub mod params;
@@ -30,6 +31,7 @@ use crate::{auth, AppState};
         (name = "accounts", description = "Customer companies"),
         (name = "records", description = "Contacts, subscriptions, tickets, survey responses, touchpoints"),
         (name = "usage", description = "Product usage rollups and the feature catalogue"),
+        (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(records::routes())
         .merge(admin::routes())
         .merge(metrics::routes())
+        .merge(health::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

@@ -125,3 +125,10 @@ CREATE TRIGGER score_queue_accounts_insert AFTER INSERT ON accounts
 CREATE TRIGGER score_queue_accounts_update AFTER UPDATE OF
     coverage_tier, lifecycle_stage, contract_value_tier, seats, renewal_date, churned_on, deleted_at ON accounts
     FOR EACH ROW EXECUTE FUNCTION kizuna_queue_account_score();
+
+-- Daily jobs claimed by one instance: the first to insert (job, day) runs it.
+CREATE TABLE job_runs (
+    job        TEXT NOT NULL,
+    day        DATE NOT NULL,
+    PRIMARY KEY (job, day)
+);

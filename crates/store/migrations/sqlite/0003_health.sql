@@ -142,3 +142,10 @@ CREATE TRIGGER score_queue_accounts_update AFTER UPDATE OF
     coverage_tier, lifecycle_stage, contract_value_tier, seats, renewal_date, churned_on, deleted_at ON accounts BEGIN
     INSERT INTO score_queue (account_id) SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM score_queue WHERE account_id = new.id);
 END;
+
+-- Daily jobs claimed by one instance: the first to insert (job, day) runs it.
+CREATE TABLE job_runs (
+    job        TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    PRIMARY KEY (job, day)
+);
