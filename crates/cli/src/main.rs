@@ -399,6 +399,7 @@ fn redact(url: &str) -> String {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let store = open(&config).await?;
+    let mut demo_loaded = false;
     if demo {
         if store.is_empty().await? {
             let args = DemoArgs {
@@ -411,18 +412,32 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             };
             let summary = load_demo(&store, &args).await?;
             say!("{}", describe(&summary));
+            demo_loaded = true;
         } else {
             tracing::info!("the database already holds data; serving it without loading the demo");
         }
     }
     if let Some(admin) = bootstrap::ensure_admin(&store, &config).await? {
-        match admin.generated_password {
+        let password = admin
+            .generated_password
+            .clone()
+            .or_else(|| config.admin_password.clone());
+        match &admin.generated_password {
             Some(password) => say!(
                 "\n  First start: an admin was created.\n  Sign in as {} with password {}\n  (shown once; set KIZUNA_ADMIN_PASSWORD to choose it)\n",
                 admin.email,
                 password
             ),
             None => say!("\n  First start: admin {} created with the password from KIZUNA_ADMIN_PASSWORD\n", admin.email),
+        }
+        if let (true, Some(password)) = (demo_loaded, password) {
+            let team = bootstrap::set_demo_team_passwords(&store, &password).await?;
+            if let Some(csm) = team.first() {
+                say!(
+                    "  Demo team: sign in as a CSM, e.g. {csm}, with the same password\n  ({} team members in all; Settings → Users lists them)\n",
+                    team.len()
+                );
+            }
         }
     }
     let app = Application::with_store(config, store).await?;
