@@ -93,9 +93,8 @@ impl Store {
     /// The active user behind a session secret, if the session exists and has not expired.
     pub async fn web_session(&self, secret: &str) -> Result<Option<WebSession>> {
         let id_hash = hash_session(secret);
-        let row: Option<(i64, String)> =
-            on_pool!(self, |pool| {
-                sqlx::query_as(
+        let row: Option<(i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT s.user_id, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.active"
         )
@@ -103,7 +102,7 @@ impl Store {
         .bind(now())
         .fetch_optional(pool)
         .await?
-            });
+        });
         let Some((user_id, csrf_token)) = row else {
             return Ok(None);
         };

@@ -144,7 +144,7 @@ async fn timeline(state: &WebState, i: I18n, account: AccountId) -> WebResult<Ve
             },
         });
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|m| std::cmp::Reverse(m.at));
     out.truncate(TIMELINE);
     Ok(out)
 }
