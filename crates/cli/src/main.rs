@@ -223,6 +223,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_email",
     "max_body_bytes",
     "max_import_bytes",
+    "secure_cookies",
 ];
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
