@@ -98,6 +98,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 250)]
         rounds: usize,
     },
+    /// The web UI's pages, signed in, over a large account base: p50 / p99 per page.
+    Pages {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Rounds of the page mix (eleven pages a round).
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +305,11 @@ async fn main() -> anyhow::Result<()> {
                     accounts,
                     rounds,
                 } => kizuna_bench::accounts(&target.target(), *accounts, *rounds, today).await?,
+                BenchCommand::Pages {
+                    target,
+                    accounts,
+                    rounds,
+                } => kizuna_bench::pages::run(&target.target(), *accounts, *rounds, today).await?,
                 BenchCommand::Ingest(args) => {
                     let options = kizuna_bench::ingest::IngestOptions {
                         endpoint: args.endpoint.clone(),
