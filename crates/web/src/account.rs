@@ -43,9 +43,64 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_time(NaiveTime::MIN).and_utc()
 }
 
-async fn timeline(state: &WebState, i: I18n, account: AccountId) -> WebResult<Vec<Moment>> {
-    let store = &state.store;
+/// Weeks whose usage moved by at least this share against the week before are notable.
+const NOTABLE_CHANGE: f64 = 0.4;
+/// ... provided the week before had at least this many events (small numbers swing wildly).
+const NOTABLE_MIN_EVENTS: i64 = 20;
+
+/// Notable week-over-week changes of usage, as timeline moments, from daily activity.
+fn usage_moments(
+    i: I18n,
+    days: &[kizuna_domain::usage::AccountDay],
+    today: NaiveDate,
+) -> Vec<Moment> {
+    // Whole weeks ending today, oldest first.
+    let mut weeks: Vec<i64> = vec![0; 13];
+    for d in days {
+        let age = (today - d.day).num_days();
+        if (0..13 * 7).contains(&age) {
+            weeks[12 - (age / 7) as usize] += d.events;
+        }
+    }
     let mut out = Vec::new();
+    for n in 1..weeks.len() {
+        let (before, after) = (weeks[n - 1], weeks[n]);
+        if before < NOTABLE_MIN_EVENTS {
+            continue;
+        }
+        let change = (after - before) as f64 / before as f64;
+        if change.abs() < NOTABLE_CHANGE {
+            continue;
+        }
+        let week_end = today - Duration::days(((12 - n) * 7) as i64);
+        let percent = format!("{:.0}", change.abs() * 100.0);
+        out.push(Moment {
+            at: day_start(week_end),
+            kind: "usage",
+            title: if change < 0.0 {
+                i.trf("timeline.usage_down", &[("percent", &percent)])
+            } else {
+                i.trf("timeline.usage_up", &[("percent", &percent)])
+            },
+            detail: Some(i.trf(
+                "timeline.usage_weeks",
+                &[("before", &i.int(before)), ("after", &i.int(after))],
+            )),
+            tone: if change < 0.0 { "bad" } else { "good" },
+        });
+    }
+    out
+}
+
+async fn timeline(
+    state: &WebState,
+    i: I18n,
+    account: AccountId,
+    usage: &AccountUsage,
+    today: NaiveDate,
+) -> WebResult<Vec<Moment>> {
+    let store = &state.store;
+    let mut out = usage_moments(i, &usage.days, today);
     let users: HashMap<UserId, String> = store
         .list_users()
         .await?
@@ -322,7 +377,7 @@ pub async fn page_handler(
     let movements = store.list_revenue_movements(id).await?;
     let tickets = store.list_tickets(id, Some(TICKETS), None).await?;
     let surveys = store.list_survey_responses(id, Some(SURVEYS), None).await?;
-    let moments = timeline(&state, i, id).await?;
+    let moments = timeline(&state, i, id, &usage, ctx.today).await?;
     let chart = usage_json(i, &usage, &features, a.seats);
     let has_usage = !usage.features.is_empty() || !usage.days.is_empty();
     let can_edit = ctx.can_edit(a);
@@ -558,11 +613,62 @@ pub async fn log_touchpoint(
         .create_touchpoint(Some(id), draft, &ctx.actor())
         .await?;
     if headers.contains_key("hx-request") {
-        let moments = timeline(&state, i, id).await?;
+        let usage = state
+            .store
+            .account_usage(
+                id,
+                &UsageQuery {
+                    from: ctx.today - Duration::days(USAGE_DAYS - 1),
+                    to: ctx.today,
+                    feature: None,
+                },
+            )
+            .await?;
+        let moments = timeline(&state, i, id, &usage, ctx.today).await?;
         return Ok(Html(
             timeline_markup(i, &moments, Some(i.tr("touchpoint.saved"))).into_string(),
         )
         .into_response());
     }
     Ok(axum::response::Redirect::to(&format!("/accounts/{id}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kizuna_domain::usage::AccountDay;
+    use kizuna_domain::user::Locale;
+
+    fn weeks_of(events_per_week: &[i64], today: NaiveDate) -> Vec<AccountDay> {
+        // Oldest week first; all of a week's events on its last day.
+        let n = events_per_week.len() as i64;
+        events_per_week
+            .iter()
+            .enumerate()
+            .map(|(k, events)| AccountDay {
+                day: today - Duration::days((n - 1 - k as i64) * 7),
+                events: *events,
+                active_users: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_large_weekly_changes_of_enough_usage_are_notable() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let i = I18n::new(Locale::En);
+        let check = |weeks: &[i64], expected: &[&str]| {
+            let got: Vec<String> = usage_moments(i, &weeks_of(weeks, today), today)
+                .into_iter()
+                .map(|m| m.title)
+                .collect();
+            assert_eq!(got, expected, "{weeks:?}");
+        };
+        check(&[100, 100, 100], &[]);
+        check(&[100, 50], &["Usage down 50% on the week before"]);
+        check(&[100, 61], &[]);
+        check(&[100, 150], &["Usage up 50% on the week before"]);
+        check(&[10, 1], &[]);
+        check(&[0, 500], &[]);
+    }
 }

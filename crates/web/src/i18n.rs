@@ -380,7 +380,14 @@ mod tests {
             ("nps", &["promoter", "passive", "detractor"]),
             (
                 "moment",
-                &["touchpoint", "lifecycle", "revenue", "ticket", "nps"],
+                &[
+                    "touchpoint",
+                    "lifecycle",
+                    "revenue",
+                    "ticket",
+                    "nps",
+                    "usage",
+                ],
             ),
             ("band", &["none"]),
         ];

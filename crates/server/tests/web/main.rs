@@ -352,6 +352,24 @@ async fn every_change_needs_the_session_csrf_token_and_the_role() {
         assert_eq!(r.status(), 403);
         assert_eq!(touchpoints(&store, other).await, 0);
         assert_eq!(c.get("/settings/users").await.0, 403);
+        // Anyone may keep their own saved views of the accounts table.
+        c.get("/accounts").await;
+        let r = c
+            .post(
+                "/accounts/views",
+                &[
+                    ("name", "高リスク更新"),
+                    ("query", "band=red&renewal=90&offset=50"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(location(&r), "/accounts?band=red&renewal=90");
+        let (_, page) = c.get("/accounts").await;
+        assert!(
+            page.contains("高リスク更新") && page.contains("/accounts?band=red&amp;renewal=90")
+        );
         assert_eq!(c.get("/settings/tokens").await.0, 403);
 
         // A viewer changes nothing, even with a valid token.
