@@ -22,6 +22,7 @@ mkdirSync(SHOTS, { recursive: true });
 let browser;
 let admin; // page of the admin's context (Japanese browser)
 let accountPath; // a Customer 360 the tests share
+const scriptErrors = []; // uncaught errors and CSP refusals on any page
 
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -53,6 +54,10 @@ describe("Kizuna web UI", () => {
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
     const ctx = await browser.newContext({ locale: "ja-JP", viewport: { width: 1360, height: 900 } });
     admin = await ctx.newPage();
+    admin.on("pageerror", (e) => scriptErrors.push(e.message));
+    admin.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused/.test(m.text())) scriptErrors.push(m.text());
+    });
   });
 
   after(async () => {
@@ -136,6 +141,7 @@ describe("Kizuna web UI", () => {
     await admin.click("#log button[type=submit]");
     await admin.waitForSelector(`#timeline .moment:has-text("${subject}")`);
     assert.ok(await admin.isVisible("#timeline .flash.ok"));
+    assert.equal(await admin.inputValue("#log input[name=subject]"), "", "the form is emptied for the next one");
     await admin.reload();
     assert.ok(await admin.isVisible(`#timeline .moment:has-text("${subject}")`), "still there after a reload");
   });
@@ -217,5 +223,9 @@ describe("Kizuna web UI", () => {
     await Promise.all([admin.waitForURL(/\/signin/), admin.click("header form[action='/signout'] button")]);
     await admin.goto(`${BASE}/accounts`);
     assert.match(admin.url(), /\/signin\?next=%2Faccounts|\/signin\?next=\/accounts/);
+  });
+
+  test("no page had a script error or a content-security-policy refusal", () => {
+    assert.deepEqual(scriptErrors, []);
   });
 });

@@ -21,6 +21,12 @@
   }
   document.addEventListener("htmx:pushedIntoHistory", syncViewQuery);
 
+  // A form marked data-reset-on-success empties itself once htmx has sent it successfully.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (e.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
+  });
+
   var charts = [];
 
   function usageCharts() {

@@ -291,7 +291,7 @@ fn touchpoint_form(ctx: &Ctx, account: &Account) -> Markup {
             h2 { (i.tr("touchpoint.title")) }
             form.stack hx-post=(format!("/accounts/{}/touchpoints", account.id)) hx-target="#timeline" hx-swap="outerHTML"
                 method="post" action=(format!("/accounts/{}/touchpoints", account.id))
-                hx-on--after-request="if (event.detail.successful) this.reset()" {
+                data-reset-on-success {
                 (csrf(ctx))
                 div.row {
                     label { (i.tr("touchpoint.kind"))

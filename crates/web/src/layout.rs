@@ -34,6 +34,8 @@ fn head(i18n: I18n, title: &str, scripts: Scripts) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · " (i18n.tr("app.name")) }
             link rel="stylesheet" href=(assets::url("app.css"));
+            // htmx's own indicator styles would be an inline <style>, which the CSP forbids.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles": false, "allowEval": false}"#;
             script src=(assets::url("htmx.min.js")) defer {}
             @if scripts == Scripts::Charts {
                 script src=(assets::url("echarts.min.js")) defer {}

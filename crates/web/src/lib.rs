@@ -123,5 +123,8 @@ pub async fn not_found(state: &WebState, req: Request) -> Response {
         .map(|c| c.i18n)
         .unwrap_or_else(|| I18n::new(session::locale_of_headers(headers)));
     let htmx = headers.contains_key("hx-request");
-    session::render_error(WebError::NotFound.into_response(), i18n, ctx.as_ref(), htmx)
+    let mut resp =
+        session::render_error(WebError::NotFound.into_response(), i18n, ctx.as_ref(), htmx);
+    session::protect(resp.headers_mut());
+    resp
 }

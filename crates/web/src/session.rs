@@ -321,7 +321,29 @@ pub async fn gate(State(state): State<WebState>, req: Request, next: Next) -> Re
         req.extensions_mut().insert(c.clone());
     }
     let resp = next.run(req).await;
-    render_error(resp, i18n, ctx.as_ref(), htmx)
+    let mut resp = render_error(resp, i18n, ctx.as_ref(), htmx);
+    protect(resp.headers_mut());
+    resp
+}
+
+/// Headers that keep pages out of frames, scripts to Kizuna's own files, and pages with
+/// personal data out of shared caches.
+pub fn protect(h: &mut HeaderMap) {
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+        img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, private"),
+        );
+    }
 }
 
 /// Replaces the body of an error response with the page (or, for htmx, the fragment) for it.

@@ -202,6 +202,10 @@ async fn signed_out_visitors_go_to_sign_in_and_unknown_pages_say_so() {
             .unwrap();
         assert_eq!(r.status(), 303);
         assert_eq!(location(&r), "/signin?next=/accounts%3Fband%3Dred");
+        let r = b.client.get(app.url("/signin")).send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
         let (status, body) = b.get("/no-such-page").await;
         assert_eq!(status, 404);
         assert!(body.contains("Page not found"), "{body}");
