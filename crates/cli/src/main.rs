@@ -126,6 +126,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 250)]
         rounds: usize,
     },
+    /// The web UI's pages, signed in, over a large account base: p50 / p99 per page.
+    Pages {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Rounds of the page mix (eleven pages a round).
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +261,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_email",
     "max_body_bytes",
     "max_import_bytes",
+    "secure_cookies",
 ];
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -354,6 +365,11 @@ async fn main() -> anyhow::Result<()> {
                     };
                     kizuna_bench::score::run(&target.target(), &options).await?
                 }
+                BenchCommand::Pages {
+                    target,
+                    accounts,
+                    rounds,
+                } => kizuna_bench::pages::run(&target.target(), *accounts, *rounds, today).await?,
                 BenchCommand::Ingest(args) => {
                     let options = kizuna_bench::ingest::IngestOptions {
                         endpoint: args.endpoint.clone(),
@@ -459,6 +475,7 @@ fn redact(url: &str) -> String {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let store = open(&config).await?;
+    let mut demo_loaded = false;
     if demo {
         if store.is_empty().await? {
             let args = DemoArgs {
@@ -471,18 +488,32 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             };
             let summary = load_demo(&store, &args).await?;
             say!("{}", describe(&summary));
+            demo_loaded = true;
         } else {
             tracing::info!("the database already holds data; serving it without loading the demo");
         }
     }
     if let Some(admin) = bootstrap::ensure_admin(&store, &config).await? {
-        match admin.generated_password {
+        let password = admin
+            .generated_password
+            .clone()
+            .or_else(|| config.admin_password.clone());
+        match &admin.generated_password {
             Some(password) => say!(
                 "\n  First start: an admin was created.\n  Sign in as {} with password {}\n  (shown once; set KIZUNA_ADMIN_PASSWORD to choose it)\n",
                 admin.email,
                 password
             ),
             None => say!("\n  First start: admin {} created with the password from KIZUNA_ADMIN_PASSWORD\n", admin.email),
+        }
+        if let (true, Some(password)) = (demo_loaded, password) {
+            let team = bootstrap::set_demo_team_passwords(&store, &password).await?;
+            if let Some(csm) = team.first() {
+                say!(
+                    "  Demo team: sign in as a CSM, e.g. {csm}, with the same password\n  ({} team members in all; Settings → Users lists them)\n",
+                    team.len()
+                );
+            }
         }
     }
     let app = Application::with_store(config, store).await?;

@@ -46,3 +46,27 @@ pub async fn ensure_admin(store: &Store, config: &Config) -> anyhow::Result<Opti
         generated_password: generated.then_some(password),
     }))
 }
+
+/// Gives every team member without a password (the demo's CSMs and manager) `password`, so the
+/// demo can be tried as a CSM as well as an admin. Returns the e-mails, CSMs first.
+pub async fn set_demo_team_passwords(store: &Store, password: &str) -> anyhow::Result<Vec<String>> {
+    let hash = hash_password(password).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut emails = Vec::new();
+    for user in store.list_users().await? {
+        let stored = store.user_with_hash(user.id).await?;
+        if stored.password_hash.is_some() {
+            continue;
+        }
+        store
+            .update_user(
+                user.id,
+                UserDraft::default(),
+                Some(hash.clone()),
+                &Actor::System("demo"),
+            )
+            .await?;
+        emails.push((user.role != Role::Csm, user.email.to_string()));
+    }
+    emails.sort();
+    Ok(emails.into_iter().map(|(_, e)| e).collect())
+}

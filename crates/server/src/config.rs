@@ -23,6 +23,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest CSV file `POST /api/v1/import/{kind}` takes, in bytes.
     pub max_import_bytes: usize,
+    /// Whether the web UI's cookies carry `Secure`; unset, they do when the request came over
+    /// HTTPS through a proxy that says so (`X-Forwarded-Proto: https`).
+    pub secure_cookies: Option<bool>,
     /// The Segment-compatible tracking API (`/v1/*`).
     pub segment: SegmentConfig,
     /// Health score recomputes.
@@ -94,6 +97,7 @@ impl Default for Config {
             admin_email: "admin@kizuna.local".into(),
             max_body_bytes: 10 * 1024 * 1024,
             max_import_bytes: 512 * 1024 * 1024,
+            secure_cookies: None,
             segment: SegmentConfig::default(),
             health: HealthConfig::default(),
         }

@@ -16,9 +16,9 @@ pub mod scoring;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use kizuna_store::Store;
@@ -66,6 +66,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::router(state.clone()).split_for_parts();
     let openapi_json = Arc::new(openapi);
+    let web = kizuna_web::WebState::new(
+        state.store.clone(),
+        kizuna_web::WebConfig {
+            secure_cookies: state.config.secure_cookies,
+            ..Default::default()
+        },
+    );
+    let web_for_404 = web.clone();
     Router::new()
         .merge(api)
         .merge(ingest::routes())
@@ -77,10 +85,11 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
-        .fallback(not_found)
+        .with_state(state.clone())
+        .merge(kizuna_web::router(web))
+        .fallback(move |req: Request| not_found(web_for_404.clone(), req))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
@@ -103,12 +112,21 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn not_found() -> error::ApiError {
-    error::ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /openapi.json",
-    )
+/// An unknown API path answers the JSON error; any other path the web UI's 404 page.
+async fn not_found(web: kizuna_web::WebState, req: Request) -> Response {
+    let path = req.uri().path();
+    let api = ["/api/", "/v1/", "/openapi.json", "/healthz", "/metrics"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    if api {
+        return error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; see /openapi.json",
+        )
+        .into_response();
+    }
+    kizuna_web::not_found(&web, req).await
 }
 
 /// A bound, ready-to-run server. Bind port 0 to let the system pick one (tests do).

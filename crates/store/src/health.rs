@@ -201,6 +201,35 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
+/// Milliseconds per step, for the debug log of a recompute.
+struct Laps {
+    last: Instant,
+    steps: Vec<(&'static str, u128)>,
+}
+
+impl Laps {
+    fn new() -> Laps {
+        Laps {
+            last: Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, step: &'static str) {
+        self.steps.push((step, self.last.elapsed().as_millis()));
+        self.last = Instant::now();
+    }
+}
+
+impl std::fmt::Display for Laps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, ms) in &self.steps {
+            write!(f, "{name}={ms}ms ")?;
+        }
+        Ok(())
+    }
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot write JSON: {e}")))
 }
@@ -522,15 +551,54 @@ impl Store {
             day: Some(on),
             ..Default::default()
         };
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            let mut start = lo;
-            while start <= hi {
-                let end = (start + CHUNK_ACCOUNTS - 1).min(hi);
-                let (n, scored) = self
-                    .score_range(start, end, on, source, on >= today, &cards, adoption)
+        let current = on >= today;
+        if current {
+            // Every account is read after this, so a change that lands during the run queues
+            // its account again and nothing is missed.
+            in_tx!(self, |tx| {
+                sqlx::query("DELETE FROM score_queue")
+                    .execute(&mut *tx)
                     .await?;
-                run.accounts += n;
-                run.scored += scored;
+            });
+        }
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            // Pipelined: the next range is read and scored while the previous one is written
+            // (with WAL, SQLite reads alongside the one writer; PostgreSQL anyway).
+            let mut pending: Option<Vec<Computed>> = None;
+            let mut start = lo;
+            while start <= hi || pending.is_some() {
+                let end = (start + CHUNK_ACCOUNTS - 1).min(hi);
+                let next = async {
+                    if start <= hi {
+                        self.compute_range(start, end, on, source, &cards, adoption)
+                            .await
+                            .map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                let write = async {
+                    match pending.take() {
+                        Some(rows) => {
+                            let t = Instant::now();
+                            self.write_scores(&rows, on, current).await?;
+                            tracing::debug!(
+                                rows = rows.len(),
+                                ms = t.elapsed().as_millis() as u64,
+                                "health scores written"
+                            );
+                            Ok(())
+                        }
+                        None => Ok::<(), StoreError>(()),
+                    }
+                };
+                let (computed, written) = tokio::join!(next, write);
+                written?;
+                if let Some((n, rows)) = computed? {
+                    run.accounts += n;
+                    run.scored += rows.iter().filter(|c| c.health_score.is_some()).count();
+                    pending = Some(rows);
+                }
                 start = end + 1;
             }
         }
@@ -542,6 +610,12 @@ impl Store {
     pub async fn score_account(&self, id: AccountId, adoption: &AdoptionSettings) -> Result<()> {
         let cards = self.cards().await?;
         let today = now().date_naive();
+        in_tx!(self, |tx| {
+            sqlx::query("DELETE FROM score_queue WHERE account_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+        });
         self.score_range(
             id.0,
             id.0,
@@ -660,17 +734,25 @@ impl Store {
         cards: &Cards,
         adoption: &AdoptionSettings,
     ) -> Result<(usize, usize)> {
-        if current {
-            // Taken off the queue before reading: a change that lands during the recompute
-            // queues the account again.
-            in_tx!(self, |tx| {
-                sqlx::query("DELETE FROM score_queue WHERE account_id BETWEEN $1 AND $2")
-                    .bind(lo)
-                    .bind(hi)
-                    .execute(&mut *tx)
-                    .await?;
-            });
-        }
+        let (n, computed) = self
+            .compute_range(lo, hi, on, source, cards, adoption)
+            .await?;
+        let scored = computed.iter().filter(|c| c.health_score.is_some()).count();
+        self.write_scores(&computed, on, current).await?;
+        Ok((n, scored))
+    }
+
+    /// Gathers and scores the accounts with ids in `lo..=hi`; writes nothing. Returns how many
+    /// accounts were looked at and their scores.
+    async fn compute_range(
+        &self,
+        lo: i64,
+        hi: i64,
+        on: NaiveDate,
+        source: UsageSource,
+        cards: &Cards,
+        adoption: &AdoptionSettings,
+    ) -> Result<(usize, Vec<Computed>)> {
         let gathered = self.gather(lo, hi, on, source, &cards.metric_dims).await?;
         let mut computed = Vec::with_capacity(gathered.len());
         for g in &gathered {
@@ -697,9 +779,7 @@ impl Store {
                 indicators,
             });
         }
-        let scored = computed.iter().filter(|c| c.health_score.is_some()).count();
-        self.write_scores(&computed, on, current).await?;
-        Ok((gathered.len(), scored))
+        Ok((gathered.len(), computed))
     }
 
     async fn write_scores(&self, rows: &[Computed], on: NaiveDate, current: bool) -> Result<()> {
@@ -817,6 +897,7 @@ impl Store {
         type AccountTuple = (i64, String, String, Option<String>);
         let mut out: Vec<Gathered> = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut laps = Laps::new();
         on_pool!(self, |pool| {
             let accounts: Vec<AccountTuple> = sqlx::query_as(
                 "SELECT id, coverage_tier, lifecycle_stage, contract_value_tier FROM accounts \
@@ -856,6 +937,7 @@ impl Store {
             }
             let at = |id: i64| index.get(&id).copied();
 
+            laps.mark("accounts");
             let usage: Vec<(i64, i64, i64)> = sqlx::query_as(
                 "SELECT account_id, CAST(SUM(CASE WHEN day > $3 THEN events ELSE 0 END) AS BIGINT), \
                  CAST(SUM(CASE WHEN day <= $3 THEN events ELSE 0 END) AS BIGINT) \
@@ -876,6 +958,7 @@ impl Store {
                 }
             }
 
+            laps.mark("usage");
             let key_total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM features WHERE is_key")
                 .fetch_one(pool)
                 .await?;
@@ -888,6 +971,7 @@ impl Store {
                 (false, key_total)
             };
 
+            laps.mark("features");
             match source {
                 UsageSource::Latest => {
                     let users: Vec<(i64, i64, Option<NaiveDate>)> = sqlx::query_as(
@@ -1011,6 +1095,7 @@ impl Store {
                 }
             }
 
+            laps.mark("users, features and champions");
             // Accounts with contacts but no active champion: champion_active is 0, not missing.
             let with_contacts: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT account_id FROM contacts WHERE account_id BETWEEN $1 AND $2 \
@@ -1029,6 +1114,7 @@ impl Store {
                 }
             }
 
+            laps.mark("contacts");
             let subs: Vec<(i64, i64, Option<NaiveDate>)> = sqlx::query_as(
                 "SELECT account_id, CAST(SUM(seats) AS BIGINT), MIN(end_date) FROM subscriptions \
                  WHERE account_id BETWEEN $1 AND $2 AND start_date <= $3 AND end_date > $3 GROUP BY account_id",
@@ -1045,6 +1131,7 @@ impl Store {
                 }
             }
 
+            laps.mark("subscriptions");
             let tickets: Vec<(i64, String, i64)> = sqlx::query_as(
                 "SELECT account_id, severity, COUNT(*) FROM tickets WHERE account_id BETWEEN $1 AND $2 \
                  AND opened_at < $3 AND ((solved_at IS NULL AND status IN ('open', 'pending')) OR solved_at >= $3) \
@@ -1061,6 +1148,7 @@ impl Store {
                 }
             }
 
+            laps.mark("tickets");
             let nps: Vec<(i64, i64)> = sqlx::query_as(
                 "SELECT account_id, CAST(score AS BIGINT) FROM survey_responses WHERE account_id BETWEEN $1 AND $2 \
                  AND responded_at < $3 AND responded_at >= $4 ORDER BY account_id, responded_at, id",
@@ -1086,6 +1174,7 @@ impl Store {
                 }
             }
 
+            laps.mark("nps");
             let touch: Vec<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
                 "SELECT account_id, MAX(occurred_at) FROM touchpoints WHERE account_id BETWEEN $1 AND $2 \
                  AND occurred_at < $3 GROUP BY account_id",
@@ -1101,6 +1190,7 @@ impl Store {
                 }
             }
 
+            laps.mark("touchpoints");
             if !metric_dims.is_empty() {
                 let metrics: Vec<(i64, String, f64)> = sqlx::query_as(
                     "SELECT m.account_id, m.dimension, m.value FROM metrics m WHERE m.account_id BETWEEN $1 AND $2 \
@@ -1119,6 +1209,7 @@ impl Store {
                 }
             }
 
+            laps.mark("metrics");
             let manual: Vec<(i64, String, f64, Option<NaiveDate>)> = sqlx::query_as(
                 "SELECT account_id, measure, score, expires_on FROM manual_scores WHERE account_id BETWEEN $1 AND $2",
             )
@@ -1136,6 +1227,7 @@ impl Store {
                 }
             }
 
+            laps.mark("manual");
             let previous: Vec<(i64, Option<f64>)> = sqlx::query_as(
                 "SELECT s.account_id, s.score FROM health_snapshots s WHERE s.account_id BETWEEN $1 AND $2 \
                  AND s.day = (SELECT MAX(p.day) FROM health_snapshots p WHERE p.account_id = s.account_id AND p.day < $3)",
@@ -1150,10 +1242,12 @@ impl Store {
                     out[i].previous = score;
                 }
             }
+            laps.mark("previous");
             for g in &mut out {
                 g.inputs.key_features_total = key_total;
             }
         });
+        tracing::debug!(lo, hi, steps = %laps, "health inputs gathered");
         Ok(out)
     }
 

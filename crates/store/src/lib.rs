@@ -28,6 +28,7 @@ pub mod testing;
 mod tokens;
 mod usage;
 mod users;
+mod web;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub use import::AccountUpsert;
 pub use tokens::IssuedToken;
 pub use usage::{IngestOutcome, UsageQuery};
 pub use users::UserWithHash;
+pub use web::{BandCount, NewWebSession, SavedView, WebSession};
 
 /// The result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

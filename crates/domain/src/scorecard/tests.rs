@@ -237,8 +237,8 @@ fn validation_names_the_field() {
             "not both",
         ),
         (
-            |d| d.groups[0].measures[1].key = "usage_trend".into(),
-            "groups[0].measures[1].key",
+            |d| d.groups[0].measures[2].key = "depth".into(),
+            "groups[0].measures[2].key",
             "used twice",
         ),
         (

@@ -1,0 +1,244 @@
+//! `kizuna bench pages`: the web UI's pages over a large account base, signed in, over real HTTP
+//! on loopback. The time per request as the client sees it is an upper bound of the server's time
+//! (the response is read in full, so rendering and transfer are included).
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use kizuna_demo::DemoOptions;
+use kizuna_domain::ids::UserId;
+use kizuna_domain::touchpoint::{TouchpointDraft, TouchpointKind};
+use kizuna_domain::usage::NewUsageEvent;
+use kizuna_domain::user::{NewUser, Role, UserDraft};
+use kizuna_store::{AccountFilter, Actor};
+use serde_json::{json, Value};
+
+use crate::{percentile, quiet, round, Target};
+
+/// Accounts whose Customer 360 is measured; they get 90 days of usage and a timeline.
+const DETAIL_ACCOUNTS: usize = 5;
+const FEATURES: &[&str] = &[
+    "report_created",
+    "dashboard_viewed",
+    "data_imported",
+    "alert_configured",
+    "comment_posted",
+    "integration_synced",
+    "report_exported",
+    "mobile_app_opened",
+];
+
+async fn give_usage(
+    store: &kizuna_store::Store,
+    external_id: &str,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    let mut events = Vec::new();
+    for day in 0..90i64 {
+        let date = today - chrono::Duration::days(day);
+        for (f, feature) in FEATURES.iter().enumerate() {
+            for user in 0..(3 + (day + f as i64) % 5) {
+                let at = date
+                    .and_hms_opt(9 + (user % 8) as u32, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc();
+                events.push(NewUsageEvent {
+                    message_id: format!("{external_id}-{day}-{f}-{user}"),
+                    account_external_id: Some(external_id.to_string()),
+                    user_id: Some(format!("{external_id}-user-{user}")),
+                    anonymous_id: None,
+                    feature: feature.to_string(),
+                    occurred_at: at,
+                    received_at: at,
+                    properties: None,
+                });
+            }
+        }
+    }
+    store.record_usage(&events).await?;
+    Ok(())
+}
+
+pub async fn run(
+    target: &Target,
+    accounts: usize,
+    rounds: usize,
+    today: NaiveDate,
+) -> anyhow::Result<Value> {
+    let db = target.scratch().await?;
+    let store = db.store.clone();
+    let options = DemoOptions {
+        accounts,
+        usage: false,
+        timeline: false,
+        ..DemoOptions::new(today)
+    };
+    let started = Instant::now();
+    kizuna_demo::load(&store, &options, &quiet).await?;
+    let load_seconds = started.elapsed().as_secs_f64();
+
+    // The busiest accounts get usage and touchpoints, so the Customer 360 draws real charts.
+    let biggest = store
+        .list_accounts(&AccountFilter {
+            sort: Some((kizuna_domain::account::AccountSort::Arr, true)),
+            limit: Some(DETAIL_ACCOUNTS as i64),
+            ..Default::default()
+        })
+        .await?;
+    let actor = Actor::System("bench");
+    for a in &biggest.items {
+        if let Some(ext) = &a.external_id {
+            give_usage(&store, ext, today).await?;
+        }
+        for n in 0..30 {
+            store
+                .create_touchpoint(
+                    Some(a.id),
+                    TouchpointDraft {
+                        kind: Some(TouchpointKind::Meeting),
+                        subject: Some(format!("Check-in {n}")),
+                        occurred_at: Some(Utc::now() - chrono::Duration::days(n * 7)),
+                        ..Default::default()
+                    },
+                    &actor,
+                )
+                .await?;
+        }
+    }
+
+    // Signed in as an admin (sees the whole book) and as a CSM (their own portfolio).
+    let admin = store
+        .create_user(
+            NewUser::parse(UserDraft {
+                email: Some("bench-admin@example.com".into()),
+                name: Some("Bench admin".into()),
+                role: Some(Role::Admin),
+                ..Default::default()
+            })?,
+            None,
+            &actor,
+        )
+        .await?;
+    let csm = store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.role == Role::Csm)
+        .map(|u| u.id)
+        .unwrap_or(UserId(admin.id.0));
+    let ttl = chrono::Duration::hours(2);
+    let admin_cookie = format!(
+        "kizuna_session={}",
+        store.create_web_session(admin.id, ttl).await?.secret
+    );
+    let csm_cookie = format!(
+        "kizuna_session={}",
+        store.create_web_session(csm, ttl).await?.secret
+    );
+
+    let config = kizuna_server::Config {
+        listen: "127.0.0.1:0".into(),
+        health: crate::quiet_health(),
+        ..kizuna_server::Config::default()
+    };
+    let app = kizuna_server::Application::with_store(config, store.clone()).await?;
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+
+    let detail = biggest.items.first().map(|a| a.id.0).unwrap_or(1);
+    let pages: Vec<(&str, String, &str)> = vec![
+        ("portfolio_admin", "/".into(), &admin_cookie),
+        ("portfolio_csm", "/".into(), &csm_cookie),
+        ("accounts", "/accounts".into(), &admin_cookie),
+        (
+            "accounts_filtered",
+            "/accounts?tier=high_touch&stage=adoption&sort=-arr".into(),
+            &admin_cookie,
+        ),
+        (
+            "accounts_search",
+            "/accounts?q=sakura".into(),
+            &admin_cookie,
+        ),
+        (
+            "accounts_renewals_90",
+            "/accounts?renewal=90&sort=renewal_date".into(),
+            &admin_cookie,
+        ),
+        (
+            "accounts_page_100",
+            "/accounts?offset=5000".into(),
+            &admin_cookie,
+        ),
+        (
+            "accounts_htmx_fragment",
+            "/accounts?segment=enterprise&sort=-arr".into(),
+            &admin_cookie,
+        ),
+        ("customer_360", format!("/accounts/{detail}"), &admin_cookie),
+        (
+            "settings_features",
+            "/settings/features".into(),
+            &admin_cookie,
+        ),
+        ("settings_users", "/settings/users".into(), &admin_cookie),
+    ];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); pages.len()];
+    for round_no in 0..rounds + 3 {
+        for (i, (name, path, cookie)) in pages.iter().enumerate() {
+            let mut req = client
+                .get(format!("{base}{path}"))
+                .header("cookie", *cookie);
+            if *name == "accounts_htmx_fragment" {
+                req = req
+                    .header("hx-request", "true")
+                    .header("hx-target", "results");
+            }
+            let t = Instant::now();
+            let response = req.send().await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            let _ = response.bytes().await?;
+            if round_no >= 3 {
+                times[i].push(t.elapsed());
+            }
+        }
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    let mut all: Vec<Duration> = times.iter().flatten().copied().collect();
+    let per_page: serde_json::Map<String, Value> = pages
+        .iter()
+        .zip(times.iter_mut())
+        .map(|((name, path, _), t)| {
+            (
+                name.to_string(),
+                json!({"path": path, "p50_ms": percentile(t, 0.5), "p99_ms": percentile(t, 0.99)}),
+            )
+        })
+        .collect();
+    let worst_p99 = per_page
+        .values()
+        .filter_map(|v| v["p99_ms"].as_f64())
+        .fold(0.0, f64::max);
+    let result = json!({
+        "bench": "pages",
+        "backend": target.name(),
+        "accounts": accounts,
+        "requests": all.len(),
+        "load_seconds": round(load_seconds),
+        "p50_ms": percentile(&mut all, 0.5),
+        "p99_ms": percentile(&mut all, 0.99),
+        "worst_page_p99_ms": worst_p99,
+        "pages": per_page,
+    });
+    db.cleanup().await;
+    Ok(result)
+}

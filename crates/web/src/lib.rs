@@ -1,0 +1,130 @@
+//! Kizuna's web UI: server-rendered pages in Japanese and English, with htmx for partial
+//! updates and Apache ECharts for charts, served by the same binary as the API.
+//!
+//! The crate knows HTTP and HTML, and reads and writes only through the store's calls; it does
+//! not know the REST API's JSON shapes. [`router`] gives the routes (merged into the server's
+//! router); every route passes the session middleware ([`session::gate`]), which signs the user in,
+//! checks CSRF tokens and renders error pages. Roles are checked against the signed-in user in the
+//! handlers through [`session::Ctx`] (`require_admin`, `require_edit`).
+
+pub mod account;
+pub mod accounts;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod portfolio;
+pub mod session;
+pub mod settings;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use kizuna_store::Store;
+
+use crate::error::WebError;
+use crate::i18n::I18n;
+
+/// The web UI's settings.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Whether cookies carry `Secure`: `None` decides per request from `X-Forwarded-Proto`.
+    pub secure_cookies: Option<bool>,
+    /// How long a sign-in lasts.
+    pub session_days: i64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: None,
+            session_days: 14,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+}
+
+impl WebState {
+    pub fn new(store: Store, config: WebConfig) -> WebState {
+        WebState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Every UI route, behind the session middleware.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(portfolio::page_handler))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signout", post(auth::signout))
+        .route("/accounts", get(accounts::page_handler))
+        .route("/accounts/export.csv", get(accounts::export_csv))
+        .route("/accounts/views", post(accounts::save_view))
+        .route("/accounts/views/{id}/delete", post(accounts::delete_view))
+        .route("/accounts/{id}", get(account::page_handler))
+        .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
+        .route("/settings", get(settings::profile))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/locale", post(settings::change_locale))
+        .route("/settings/features", get(settings::features))
+        .route("/settings/features/{id}", post(settings::update_feature))
+        .route(
+            "/settings/users",
+            get(settings::users).post(settings::create_user),
+        )
+        .route("/settings/users/{id}", post(settings::update_user))
+        .route(
+            "/settings/tokens",
+            get(settings::tokens).post(settings::create_token),
+        )
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route("/assets/{version}/{name}", get(assets::serve))
+        .layer(middleware::from_fn_with_state(state.clone(), session::gate))
+        .with_state(state)
+}
+
+/// The 404 page for a path no route serves (the server's fallback calls this for non-API paths).
+pub async fn not_found(state: &WebState, req: Request) -> Response {
+    use axum::response::IntoResponse;
+    let headers = req.headers();
+    let session = match session::cookie(headers, session::SESSION_COOKIE) {
+        Some(secret) => state
+            .store
+            .web_session(secret)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| (secret.to_string(), s)),
+        None => None,
+    };
+    let secure = session::is_secure(state, headers);
+    let ctx = session.map(|(secret, s)| session::Ctx {
+        i18n: I18n::new(s.user.locale),
+        user: s.user,
+        csrf: s.csrf_token,
+        session_secret: secret,
+        today: chrono::Utc::now().date_naive(),
+        secure,
+    });
+    let i18n = ctx
+        .as_ref()
+        .map(|c| c.i18n)
+        .unwrap_or_else(|| I18n::new(session::locale_of_headers(headers)));
+    let htmx = headers.contains_key("hx-request");
+    let mut resp =
+        session::render_error(WebError::NotFound.into_response(), i18n, ctx.as_ref(), htmx);
+    session::protect(resp.headers_mut());
+    resp
+}

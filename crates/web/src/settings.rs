@@ -1,0 +1,535 @@
+//! Settings: one's own password and language; for admins the feature catalogue, users and API
+//! tokens. Everyone may read the feature catalogue; only admins change it.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use kizuna_domain::feature::{FeatureChange, FeatureDraft};
+use kizuna_domain::ids::{FeatureId, TokenId, UserId};
+use kizuna_domain::token::TokenScope;
+use kizuna_domain::user::{Locale, NewUser, Password, Role, UserDraft};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::error::{WebError, WebResult};
+use crate::layout::{csrf, empty, page, Nav, Scripts};
+use crate::session::{hash_password, verify_password, Ctx};
+use crate::WebState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Profile,
+    Features,
+    Users,
+    Tokens,
+}
+
+fn tabs(ctx: &Ctx, current: Tab) -> Markup {
+    let i = ctx.i18n;
+    html! {
+        nav.tabs {
+            a href="/settings" .current[current == Tab::Profile] { (i.tr("settings.profile")) }
+            a href="/settings/features" .current[current == Tab::Features] { (i.tr("settings.features")) }
+            @if ctx.is_admin() {
+                a href="/settings/users" .current[current == Tab::Users] { (i.tr("settings.users")) }
+                a href="/settings/tokens" .current[current == Tab::Tokens] { (i.tr("settings.tokens")) }
+            }
+        }
+    }
+}
+
+fn settings_page(ctx: &Ctx, tab: Tab, flash: Option<(&str, &str)>, body: Markup) -> Response {
+    let i = ctx.i18n;
+    page(
+        ctx,
+        i.tr("nav.settings"),
+        Nav::Settings,
+        Scripts::Basic,
+        html! {
+            h1 { (i.tr("nav.settings")) }
+            (tabs(ctx, tab))
+            @if let Some((class, text)) = flash { p class=(format!("flash {class}")) role="status" { (text) } }
+            (body)
+        },
+    )
+}
+
+fn profile_body(ctx: &Ctx) -> Markup {
+    let i = ctx.i18n;
+    html! {
+        div.columns {
+            section.card {
+                h2 { (i.tr("settings.password")) }
+                form.stack method="post" action="/settings/password" {
+                    (csrf(ctx))
+                    label { (i.tr("settings.current_password")) input type="password" name="current" required autocomplete="current-password"; }
+                    label { (i.tr("settings.new_password")) input type="password" name="new" required minlength="10" autocomplete="new-password"; }
+                    label { (i.tr("settings.repeat_password")) input type="password" name="repeat" required minlength="10" autocomplete="new-password"; }
+                    button type="submit" { (i.tr("settings.change_password")) }
+                }
+            }
+            section.card {
+                h2 { (i.tr("nav.language")) }
+                form.stack method="post" action="/settings/locale" {
+                    (csrf(ctx))
+                    @for l in Locale::ALL {
+                        label.radio { input type="radio" name="locale" value=(l.as_str()) checked[*l == ctx.user.locale]; " " (i.label("locale", l.as_str())) }
+                    }
+                    button type="submit" { (i.tr("settings.save")) }
+                }
+                p.muted { (i.trf("settings.signed_in_as", &[("email", ctx.user.email.as_str()), ("role", &i.label("role", ctx.user.role.as_str()))])) }
+            }
+        }
+    }
+}
+
+pub async fn profile(ctx: Ctx) -> Response {
+    settings_page(&ctx, Tab::Profile, None, profile_body(&ctx))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+    repeat: String,
+}
+
+pub async fn change_password(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(form): Form<PasswordForm>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let stored = state.store.user_with_hash(ctx.user.id).await?;
+    let fail = |key: &str| {
+        Ok(settings_page(
+            &ctx,
+            Tab::Profile,
+            Some(("error", i.tr(key))),
+            profile_body(&ctx),
+        ))
+    };
+    if !stored
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| verify_password(&form.current, h))
+    {
+        return fail("settings.wrong_password");
+    }
+    if form.new != form.repeat {
+        return fail("settings.passwords_differ");
+    }
+    if Password::parse(&form.new).is_err() {
+        return fail("settings.password_rule");
+    }
+    let hash = hash_password(&form.new)?;
+    state
+        .store
+        .update_user(ctx.user.id, UserDraft::default(), Some(hash), &ctx.actor())
+        .await?;
+    // Other browsers signed in with the old password are signed out.
+    state
+        .store
+        .delete_user_web_sessions(ctx.user.id, Some(&ctx.session_secret))
+        .await?;
+    Ok(settings_page(
+        &ctx,
+        Tab::Profile,
+        Some(("ok", i.tr("settings.password_changed"))),
+        profile_body(&ctx),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LocaleForm {
+    locale: String,
+}
+
+/// Changes the user's language and goes back to the page they were on.
+pub async fn change_locale(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(form): Form<LocaleForm>,
+) -> WebResult<Response> {
+    let locale: Locale = form
+        .locale
+        .parse()
+        .map_err(|_| WebError::Invalid("locale".into()))?;
+    state
+        .store
+        .update_user(
+            ctx.user.id,
+            UserDraft {
+                locale: Some(locale),
+                ..Default::default()
+            },
+            None,
+            &ctx.actor(),
+        )
+        .await?;
+    // Back to the same page, when the browser says which one (same site only).
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            let host = headers.get(header::HOST)?.to_str().ok()?;
+            let rest = r.split_once("://")?.1;
+            let path = rest.strip_prefix(host)?;
+            path.starts_with('/').then(|| path.to_string())
+        })
+        .unwrap_or_else(|| "/".into());
+    Ok(Redirect::to(&back).into_response())
+}
+
+pub async fn features(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let list = state.store.list_features().await?;
+    let admin = ctx.is_admin();
+    let body = html! {
+        section.card {
+            h2 { (i.tr("settings.features")) }
+            p.muted { (i.tr("features.intro")) }
+            @if list.is_empty() {
+                (empty(i, "features.empty", "features.empty_hint"))
+            } @else {
+                table.list {
+                    thead { tr {
+                        th { (i.tr("features.key")) } th { (i.tr("features.name")) } th { (i.tr("features.module")) }
+                        th { (i.tr("features.is_key")) } th.num { (i.tr("features.weight")) }
+                        @if admin { th {} }
+                    } }
+                    tbody {
+                        @for f in &list {
+                            @if admin {
+                                tr {
+                                    td { code { (f.key) } }
+                                    td { input form=(format!("f{}", f.id)) type="text" name="display_name" value=(f.display_name) required aria-label=(i.tr("features.name")); }
+                                    td { input form=(format!("f{}", f.id)) type="text" name="module" value=(f.module.as_deref().unwrap_or("")) aria-label=(i.tr("features.module")); }
+                                    td { input form=(format!("f{}", f.id)) type="checkbox" name="is_key" value="true" checked[f.is_key] aria-label=(i.tr("features.is_key")); }
+                                    td.num { input.narrow form=(format!("f{}", f.id)) type="number" step="0.1" min="0" name="weight" value=(f.weight) aria-label=(i.tr("features.weight")); }
+                                    td {
+                                        form id=(format!("f{}", f.id)) method="post" action=(format!("/settings/features/{}", f.id)) {
+                                            (csrf(&ctx))
+                                            button.small type="submit" { (i.tr("settings.save")) }
+                                        }
+                                    }
+                                }
+                            } @else {
+                                tr {
+                                    td { code { (f.key) } }
+                                    td { (f.display_name) }
+                                    td { (f.module.as_deref().unwrap_or("—")) }
+                                    td { @if f.is_key { "✓" } @else { "—" } }
+                                    td.num { (i.decimal(f.weight, 1)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(settings_page(&ctx, Tab::Features, None, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FeatureForm {
+    display_name: String,
+    #[serde(default)]
+    module: String,
+    #[serde(default)]
+    is_key: Option<String>,
+    #[serde(default)]
+    weight: String,
+}
+
+pub async fn update_feature(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<FeatureForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let weight = match form.weight.trim() {
+        "" => None,
+        w => Some(
+            w.parse::<f64>()
+                .map_err(|_| WebError::Invalid(ctx.i18n.tr("features.bad_weight").to_string()))?,
+        ),
+    };
+    let change = FeatureChange::parse(FeatureDraft {
+        display_name: Some(form.display_name),
+        module: Some(form.module.trim().to_string()),
+        is_key: Some(form.is_key.is_some()),
+        weight,
+    })
+    .map_err(|e| WebError::Invalid(e.to_string()))?;
+    state
+        .store
+        .update_feature(FeatureId(id), change, &ctx.actor())
+        .await?;
+    Ok(Redirect::to("/settings/features").into_response())
+}
+
+fn users_body(ctx: &Ctx, users: &[kizuna_domain::user::User]) -> Markup {
+    let i = ctx.i18n;
+    html! {
+        section.card {
+            h2 { (i.tr("settings.users")) }
+            table.list {
+                thead { tr { th { (i.tr("users.name")) } th { (i.tr("users.email")) } th { (i.tr("users.role")) } th { (i.tr("users.active")) } th {} } }
+                tbody {
+                    @for u in users {
+                        tr {
+                            td { (u.name) }
+                            td { (u.email.as_str()) }
+                            td {
+                                select form=(format!("u{}", u.id)) name="role" aria-label=(i.tr("users.role")) {
+                                    @for r in Role::ALL { option value=(r.as_str()) selected[*r == u.role] { (i.label("role", r.as_str())) } }
+                                }
+                            }
+                            td { input form=(format!("u{}", u.id)) type="checkbox" name="active" value="true" checked[u.active] aria-label=(i.tr("users.active")); }
+                            td {
+                                form id=(format!("u{}", u.id)) method="post" action=(format!("/settings/users/{}", u.id)) {
+                                    (csrf(ctx))
+                                    button.small type="submit" { (i.tr("settings.save")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (i.tr("users.add")) }
+            form.stack method="post" action="/settings/users" {
+                (csrf(ctx))
+                div.row {
+                    label { (i.tr("users.name")) input type="text" name="name" required maxlength="200"; }
+                    label { (i.tr("users.email")) input type="email" name="email" required; }
+                    label { (i.tr("users.role"))
+                        select name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[*r == Role::Csm] { (i.label("role", r.as_str())) } } }
+                    }
+                    label { (i.tr("nav.language"))
+                        select name="locale" { @for l in Locale::ALL { option value=(l.as_str()) { (i.label("locale", l.as_str())) } } }
+                    }
+                }
+                label { (i.tr("users.password")) input type="password" name="password" required minlength="10" autocomplete="new-password"; }
+                p.muted { (i.tr("users.password_hint")) }
+                button type="submit" { (i.tr("users.create")) }
+            }
+        }
+    }
+}
+
+pub async fn users(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let list = state.store.list_users().await?;
+    Ok(settings_page(
+        &ctx,
+        Tab::Users,
+        None,
+        users_body(&ctx, &list),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserForm {
+    name: String,
+    email: String,
+    role: String,
+    locale: String,
+    password: String,
+}
+
+pub async fn create_user(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(form): Form<NewUserForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let i = ctx.i18n;
+    let new = NewUser::parse(UserDraft {
+        email: Some(form.email.trim().to_string()),
+        name: Some(form.name.trim().to_string()),
+        role: form.role.parse().ok(),
+        locale: form.locale.parse().ok(),
+        active: Some(true),
+        password: Some(form.password.clone()),
+    })
+    .map_err(|e| WebError::Invalid(e.to_string()))?;
+    let hash = hash_password(&form.password)?;
+    let created = state
+        .store
+        .create_user(new, Some(hash), &ctx.actor())
+        .await?;
+    let list = state.store.list_users().await?;
+    let text = i.trf("users.created", &[("email", created.email.as_str())]);
+    Ok(settings_page(
+        &ctx,
+        Tab::Users,
+        Some(("ok", &text)),
+        users_body(&ctx, &list),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    role: String,
+    #[serde(default)]
+    active: Option<String>,
+}
+
+pub async fn update_user(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<UserForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let role: Role = form
+        .role
+        .parse()
+        .map_err(|_| WebError::Invalid("role".into()))?;
+    let active = form.active.is_some();
+    let id = UserId(id);
+    // An admin cannot lock themself out.
+    if id == ctx.user.id && (role != Role::Admin || !active) {
+        return Err(WebError::Invalid(
+            ctx.i18n.tr("users.not_yourself").to_string(),
+        ));
+    }
+    state
+        .store
+        .update_user(
+            id,
+            UserDraft {
+                role: Some(role),
+                active: Some(active),
+                ..Default::default()
+            },
+            None,
+            &ctx.actor(),
+        )
+        .await?;
+    if !active {
+        state.store.delete_user_web_sessions(id, None).await?;
+    }
+    Ok(Redirect::to("/settings/users").into_response())
+}
+
+fn tokens_body(
+    ctx: &Ctx,
+    tokens: &[kizuna_domain::token::ApiToken],
+    secret: Option<&str>,
+) -> Markup {
+    let i = ctx.i18n;
+    html! {
+        @if let Some(s) = secret {
+            section.card.secret {
+                h2 { (i.tr("tokens.new_secret")) }
+                p { (i.tr("tokens.shown_once")) }
+                pre #token-secret { code { (s) } }
+            }
+        }
+        section.card {
+            h2 { (i.tr("settings.tokens")) }
+            @if tokens.is_empty() {
+                (empty(i, "tokens.empty", "tokens.empty_hint"))
+            } @else {
+                table.list {
+                    thead { tr { th { (i.tr("tokens.name")) } th { (i.tr("tokens.scope")) } th { (i.tr("tokens.prefix")) } th { (i.tr("tokens.created")) } th { (i.tr("tokens.last_used")) } th {} } }
+                    tbody {
+                        @for t in tokens {
+                            tr.revoked[t.revoked_at.is_some()] {
+                                td { (t.name) }
+                                td { (i.label("scope", t.scope.as_str())) }
+                                td { code { (t.prefix) "…" } }
+                                td { (i.date(t.created_at.date_naive())) }
+                                td { @match t.last_used_at { Some(d) => (i.date(d.date_naive())), None => "—" } }
+                                td {
+                                    @if t.revoked_at.is_some() { span.muted { (i.tr("tokens.revoked")) } }
+                                    @else {
+                                        form method="post" action=(format!("/settings/tokens/{}/revoke", t.id)) {
+                                            (csrf(ctx))
+                                            button.small.danger type="submit" { (i.tr("tokens.revoke")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (i.tr("tokens.create")) }
+            form.row method="post" action="/settings/tokens" {
+                (csrf(ctx))
+                label { (i.tr("tokens.name")) input type="text" name="name" required maxlength="100"; }
+                label { (i.tr("tokens.scope"))
+                    select name="scope" { @for s in TokenScope::ALL { option value=(s.as_str()) { (i.label("scope", s.as_str())) } } }
+                }
+                button type="submit" { (i.tr("tokens.create")) }
+            }
+        }
+    }
+}
+
+pub async fn tokens(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let list = state.store.list_tokens().await?;
+    Ok(settings_page(
+        &ctx,
+        Tab::Tokens,
+        None,
+        tokens_body(&ctx, &list, None),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    name: String,
+    scope: String,
+}
+
+pub async fn create_token(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(form): Form<TokenForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let scope: TokenScope = form
+        .scope
+        .parse()
+        .map_err(|_| WebError::Invalid("scope".into()))?;
+    let issued = state
+        .store
+        .issue_token(form.name.trim(), scope, &ctx.actor())
+        .await?;
+    let list = state.store.list_tokens().await?;
+    let mut resp = settings_page(
+        &ctx,
+        Tab::Tokens,
+        None,
+        tokens_body(&ctx, &list, Some(&issued.secret)),
+    );
+    // The secret must not linger in caches.
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+pub async fn revoke_token(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    state.store.revoke_token(TokenId(id), &ctx.actor()).await?;
+    Ok(Redirect::to("/settings/tokens").into_response())
+}

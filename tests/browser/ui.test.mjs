@@ -1,0 +1,231 @@
+// Browser tests of the web UI, run by scripts/browser-test against `kizuna serve --demo`.
+// Headless Chromium from Debian's packages, driven by playwright-core (no bundled browser).
+//
+// Environment: KIZUNA_URL (the server), KIZUNA_ADMIN_EMAIL / KIZUNA_ADMIN_PASSWORD (the first
+// admin's log-in), SCREENSHOT_DIR (where the screenshots of each page in both languages go).
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.KIZUNA_URL ?? "http://127.0.0.1:8080";
+const ADMIN_EMAIL = process.env.KIZUNA_ADMIN_EMAIL ?? "admin@kizuna.local";
+const ADMIN_PASSWORD = process.env.KIZUNA_ADMIN_PASSWORD;
+const SHOTS = process.env.SCREENSHOT_DIR ?? "target/browser-screenshots";
+const VIEWER_EMAIL = `viewer-${Date.now()}@example.com`;
+const VIEWER_PASSWORD = "viewer-password-1";
+
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let admin; // page of the admin's context (Japanese browser)
+let accountPath; // a Customer 360 the tests share
+const scriptErrors = []; // uncaught errors and CSP refusals on any page
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${BASE}/`);
+  assert.match(page.url(), /\/signin/, "a signed-out visitor is sent to the sign-in page");
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/signin")), page.click("button[type=submit]")]);
+}
+
+/** Sets the signed-in user's language through the switch in the header, if it differs. */
+async function useLanguage(page, lang) {
+  if ((await page.getAttribute("html", "lang")) === lang) return;
+  await Promise.all([page.waitForNavigation(), page.selectOption("header select[name=locale]", lang)]);
+  assert.equal(await page.getAttribute("html", "lang"), lang);
+}
+
+/** Waits until htmx has settled the swap it is doing. */
+async function htmxSettled(page) {
+  await page.waitForFunction(() => !document.querySelector(".htmx-request"));
+}
+
+describe("Kizuna web UI", () => {
+  before(async () => {
+    assert.ok(ADMIN_PASSWORD, "set KIZUNA_ADMIN_PASSWORD");
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+    const ctx = await browser.newContext({ locale: "ja-JP", viewport: { width: 1360, height: 900 } });
+    admin = await ctx.newPage();
+    admin.on("pageerror", (e) => scriptErrors.push(e.message));
+    admin.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused/.test(m.text())) scriptErrors.push(m.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test("a wrong password is refused, in the browser's language (Japanese)", async () => {
+    await admin.goto(`${BASE}/signin`);
+    assert.equal(await admin.getAttribute("html", "lang"), "ja");
+    await shot(admin, "signin-ja");
+    await admin.fill("input[name=email]", ADMIN_EMAIL);
+    await admin.fill("input[name=password]", "not the password");
+    await admin.click("button[type=submit]");
+    await admin.waitForSelector(".flash.error");
+    assert.match(await admin.textContent(".flash.error"), /一致しません/);
+  });
+
+  test("the admin signs in and sees the portfolio", async () => {
+    await signIn(admin, ADMIN_EMAIL, ADMIN_PASSWORD);
+    assert.equal(new URL(admin.url()).pathname, "/");
+    await useLanguage(admin, "ja");
+    assert.equal(await admin.textContent("h1"), "ポートフォリオ");
+    assert.ok(await admin.isVisible(".bands"), "accounts by health band");
+    await shot(admin, "portfolio-ja");
+  });
+
+  test("filtering the accounts table narrows it and keeps the filter in the address", async () => {
+    await admin.goto(`${BASE}/accounts`);
+    const totalText = async () => (await admin.textContent(".pager .count")).trim();
+    const before = await totalText();
+    await admin.selectOption("select[name=tier]", "high_touch");
+    await admin.waitForURL(/tier=high_touch/);
+    await htmxSettled(admin);
+    const after = await totalText();
+    assert.notEqual(after, before, "the count changes");
+    const tiers = await admin.$$eval("table.accounts tbody tr td:nth-child(7)", (tds) => tds.map((td) => td.textContent.trim()));
+    assert.ok(tiers.length > 0, "some high-touch accounts");
+    assert.ok(tiers.every((t) => t === "ハイタッチ"), `every row is high touch: ${tiers}`);
+    await admin.click("a.sort:has-text('ARR')");
+    await admin.waitForURL(/sort=arr/);
+    await htmxSettled(admin);
+    // A second click sorts the other way: biggest first.
+    await admin.click("a.sort:has-text('ARR')");
+    await admin.waitForURL(/sort=-arr/);
+    await htmxSettled(admin);
+    const arrs = await admin.$$eval("table.accounts tbody tr td:nth-child(3)", (tds) => tds.map((td) => Number(td.textContent.replace(/[^0-9]/g, ""))));
+    assert.ok(arrs.every((v, n) => n === 0 || arrs[n - 1] >= v), `ARR descends: ${arrs}`);
+    await shot(admin, "accounts-ja");
+    // Free text narrows to the rows whose name matches.
+    const firstName = (await admin.textContent("table.accounts tbody tr td a")).trim();
+    await admin.fill("input[name=q]", firstName);
+    await admin.waitForURL(/q=/);
+    await htmxSettled(admin);
+    const names = await admin.$$eval("table.accounts tbody tr td:first-child", (tds) => tds.map((td) => td.textContent.trim()));
+    assert.ok(names.includes(firstName), `search finds ${firstName}`);
+    accountPath = new URL(await admin.getAttribute("table.accounts tbody tr td a", "href"), BASE).pathname;
+  });
+
+  test("the CSV export is UTF-8 with a byte-order mark", async () => {
+    const resp = await admin.request.get(`${BASE}/accounts/export.csv?tier=high_touch`);
+    assert.equal(resp.status(), 200);
+    const body = await resp.body();
+    assert.deepEqual([...body.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    assert.match(body.toString("utf8"), /アカウント/);
+  });
+
+  test("a Customer 360 shows the header figures and the usage charts", async () => {
+    await admin.goto(`${BASE}${accountPath}`);
+    assert.ok(await admin.isVisible(".kpis"));
+    assert.match(await admin.textContent(".kpis"), /ARR/);
+    await admin.waitForSelector("#usage-chart canvas");
+    await admin.waitForSelector("#users-chart canvas");
+    await shot(admin, "account-ja");
+  });
+
+  test("a logged touchpoint appears on the timeline", async () => {
+    const subject = `ブラウザテストの電話 ${Date.now()}`;
+    await admin.selectOption("#log select[name=kind]", "call");
+    await admin.fill("#log input[name=subject]", subject);
+    await admin.fill("#log textarea[name=notes]", "更新の相談");
+    await admin.click("#log button[type=submit]");
+    await admin.waitForSelector(`#timeline .moment:has-text("${subject}")`);
+    assert.ok(await admin.isVisible("#timeline .flash.ok"));
+    assert.equal(await admin.inputValue("#log input[name=subject]"), "", "the form is emptied for the next one");
+    await admin.reload();
+    assert.ok(await admin.isVisible(`#timeline .moment:has-text("${subject}")`), "still there after a reload");
+  });
+
+  test("the admin creates a viewer in the settings", async () => {
+    await admin.goto(`${BASE}/settings/users`);
+    await admin.fill("input[name=name]", "閲覧 太郎");
+    await admin.fill("input[name=email]", VIEWER_EMAIL);
+    await admin.selectOption("form.stack select[name=role]", "viewer");
+    await admin.selectOption("form.stack select[name=locale]", "en");
+    await admin.fill("input[name=password]", VIEWER_PASSWORD);
+    await admin.click("form.stack button[type=submit]");
+    await admin.waitForSelector(".flash.ok");
+    assert.match(await admin.textContent("table.list"), new RegExp(VIEWER_EMAIL));
+    await shot(admin, "settings-users-ja");
+    await admin.goto(`${BASE}/settings/tokens`);
+    await shot(admin, "settings-tokens-ja");
+    await admin.goto(`${BASE}/settings/features`);
+    await shot(admin, "settings-features-ja");
+  });
+
+  test("switching the language to English changes every label and format", async () => {
+    await admin.goto(`${BASE}/`);
+    await useLanguage(admin, "en");
+    assert.equal(await admin.textContent("h1"), "Portfolio");
+    assert.equal(await admin.textContent(".mainnav a.current"), "My portfolio");
+    await shot(admin, "portfolio-en");
+    await admin.goto(`${BASE}/accounts?tier=high_touch&sort=-arr`);
+    assert.match(await admin.textContent("table.accounts tbody"), /High touch/);
+    assert.match(await admin.textContent("table.accounts tbody"), /[¥$][0-9]{1,3}(,[0-9]{3})*/);
+    await shot(admin, "accounts-en");
+    await admin.goto(`${BASE}${accountPath}`);
+    await admin.waitForSelector("#usage-chart canvas");
+    assert.match(await admin.textContent(".kpis"), /(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}|—/);
+    await shot(admin, "account-en");
+    for (const tab of ["users", "tokens", "features"]) {
+      await admin.goto(`${BASE}/settings/${tab}`);
+      await shot(admin, `settings-${tab}-en`);
+    }
+    await admin.goto(`${BASE}/no-such-page`);
+    assert.match(await admin.textContent("h1"), /Page not found/);
+    await shot(admin, "not-found-en");
+    // Back to Japanese for whoever uses this admin next.
+    await admin.goto(`${BASE}/settings`);
+    await useLanguage(admin, "ja");
+  });
+
+  test("a viewer reads but cannot change anything", async () => {
+    const ctx = await browser.newContext({ locale: "en-US", viewport: { width: 1360, height: 900 } });
+    const viewer = await ctx.newPage();
+    await signIn(viewer, VIEWER_EMAIL, VIEWER_PASSWORD);
+    await viewer.goto(`${BASE}${accountPath}`);
+    assert.equal(await viewer.$("#log form"), null, "no touchpoint form for a viewer");
+    assert.match(await viewer.textContent(".flash.info"), /only/i);
+    await shot(viewer, "account-viewer-en");
+    // A hand-made request with a valid CSRF token is refused all the same.
+    const status = await viewer.evaluate(async (path) => {
+      const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"];
+      const body = new URLSearchParams({ _csrf: token, kind: "note", subject: "should not be stored", date: "2026-01-01" });
+      const resp = await fetch(`${path}/touchpoints`, { method: "POST", body });
+      return resp.status;
+    }, accountPath);
+    assert.equal(status, 403);
+    const resp = await viewer.goto(`${BASE}/settings/users`);
+    assert.equal(resp.status(), 403);
+    assert.match(await viewer.textContent("h1"), /Not allowed/);
+    await shot(viewer, "forbidden-en");
+    await ctx.close();
+  });
+
+  test("a form without the CSRF token is refused, and signing out ends the session", async () => {
+    const status = await admin.evaluate(async (path) => {
+      const body = new URLSearchParams({ kind: "note", subject: "forged", date: "2026-01-01" });
+      const resp = await fetch(`${path}/touchpoints`, { method: "POST", body });
+      return resp.status;
+    }, accountPath);
+    assert.equal(status, 403);
+    await admin.goto(`${BASE}/`);
+    await Promise.all([admin.waitForURL(/\/signin/), admin.click("header form[action='/signout'] button")]);
+    await admin.goto(`${BASE}/accounts`);
+    assert.match(admin.url(), /\/signin\?next=%2Faccounts|\/signin\?next=\/accounts/);
+  });
+
+  test("no page had a script error or a content-security-policy refusal", () => {
+    assert.deepEqual(scriptErrors, []);
+  });
+});
