@@ -5,6 +5,7 @@
 //! types and the server exposes them.
 
 pub mod account;
+pub mod condition;
 pub mod contact;
 pub mod email;
 pub mod error;

@@ -8,6 +8,7 @@ pub mod import;
 pub mod metrics;
 pub mod params;
 pub mod records;
+pub mod segments;
 
 use axum::middleware;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -32,6 +33,7 @@ use crate::{auth, AppState};
         (name = "records", description = "Contacts, subscriptions, tickets, survey responses, touchpoints"),
         (name = "usage", description = "Product usage rollups and the feature catalogue"),
         (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
+        (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -58,6 +60,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(metrics::routes())
         .merge(health::routes())
+        .merge(segments::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

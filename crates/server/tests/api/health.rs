@@ -108,3 +108,103 @@ async fn scores_explain_themselves_and_scorecards_are_validated() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn segments_match_conditions_over_fields_and_indicators() {
+    on_each_backend(|app| async move {
+        for (name, tier) in [
+            ("A", "high_touch"),
+            ("B", "high_touch"),
+            ("C", "tech_touch"),
+        ] {
+            app.expect(
+                Method::POST,
+                "/api/v1/accounts",
+                json!({"name": name, "coverage_tier": tier}),
+                201,
+            )
+            .await;
+        }
+        let r = app
+            .request(Method::POST, "/api/v1/health/recompute", &app.write)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let seg = app
+            .expect(
+                Method::POST,
+                "/api/v1/segments",
+                json!({"name": "High touch", "expression": "coverage_tier == 'high_touch'"}),
+                201,
+            )
+            .await;
+        assert_eq!(seg["count"], 2);
+        let bad = app
+            .expect(
+                Method::POST,
+                "/api/v1/segments",
+                json!({"name": "x", "expression": "coverage_tier == "}),
+                422,
+            )
+            .await;
+        assert_eq!(bad["error"]["fields"][0]["field"], "expression");
+        assert!(
+            bad["error"]["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("column"),
+            "{bad}"
+        );
+        let bad = app
+            .expect(
+                Method::POST,
+                "/api/v1/segments",
+                json!({"name": "x", "expression": "tier == 'a'"}),
+                422,
+            )
+            .await;
+        assert!(
+            bad["error"]["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field `tier`"),
+            "{bad}"
+        );
+        // Indicators are fields too: every account has 0 open tickets after the recompute.
+        let p = app
+            .expect(
+                Method::POST,
+                "/api/v1/segments/preview",
+                json!({"expression": "open_tickets == 0.0 && coverage_tier != 'high_touch'"}),
+                200,
+            )
+            .await;
+        assert_eq!(p["count"], 1);
+        let id = seg["id"].as_i64().unwrap();
+        let changed = app
+            .expect(
+                Method::PATCH,
+                &format!("/api/v1/segments/{id}"),
+                json!({"expression": "coverage_tier == 'tech_touch'"}),
+                200,
+            )
+            .await;
+        assert_eq!(changed["count"], 1);
+        let m = app
+            .get_json(&format!("/api/v1/segments/{id}/accounts"))
+            .await;
+        assert_eq!(m["account_ids"].as_array().unwrap().len(), 1);
+        let list = app.get_json("/api/v1/segments").await;
+        assert_eq!(list[0]["name"], "High touch");
+        app.expect(
+            Method::DELETE,
+            &format!("/api/v1/segments/{id}"),
+            json!({}),
+            204,
+        )
+        .await;
+        app
+    })
+    .await;
+}
