@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod health;
 pub mod import;
+pub mod journeys;
 pub mod metrics;
 pub mod params;
 pub mod records;
@@ -34,6 +35,7 @@ use crate::{auth, AppState};
         (name = "usage", description = "Product usage rollups and the feature catalogue"),
         (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
         (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
+        (name = "journeys", description = "Journey maps and each account's progress on them"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(metrics::routes())
         .merge(health::routes())
         .merge(segments::routes())
+        .merge(journeys::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

@@ -208,3 +208,54 @@ async fn segments_match_conditions_over_fields_and_indicators() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn journeys_track_milestones_by_hand_and_by_condition() {
+    on_each_backend(|app| async move {
+        let a = app.expect(Method::POST, "/api/v1/accounts", json!({"name": "Mu", "lifecycle_stage": "onboarding"}), 201).await;
+        let id = a["id"].as_i64().unwrap();
+        let start = chrono::Utc::now().date_naive() - chrono::Duration::days(20);
+        app.expect(
+            Method::POST,
+            &format!("/api/v1/accounts/{id}/subscriptions"),
+            json!({"product": "Cloud", "mrr": 1000, "seats": 5, "start_date": start.to_string(), "end_date": (start + chrono::Duration::days(365)).to_string()}),
+            201,
+        )
+        .await;
+        let journeys = app.get_json(&format!("/api/v1/accounts/{id}/journeys")).await;
+        let j = &journeys[0];
+        assert_eq!(j["name"], "Onboarding");
+        assert_eq!(j["progress"]["started_on"], start.to_string());
+        // Day 20: hand-off (day 3), welcome (7), kickoff (14) are overdue; kickoff not yet stuck.
+        let status = |j: &Value, k: &str| j["progress"]["milestones"].as_array().unwrap().iter().find(|m| m["key"] == k).unwrap()["status"].clone();
+        assert_eq!(status(j, "sales_handoff"), "stuck");
+        assert_eq!(status(j, "kickoff"), "behind");
+        assert_eq!(status(j, "go_live"), "on_track");
+        let jid = j["journey_id"].as_i64().unwrap();
+        app.expect(Method::PUT, &format!("/api/v1/accounts/{id}/journeys/{jid}/milestones/sales_handoff"), json!({"completed_on": (start + chrono::Duration::days(2)).to_string()}), 204).await;
+        let bad = app.expect(Method::PUT, &format!("/api/v1/accounts/{id}/journeys/{jid}/milestones/nope"), json!({}), 422).await;
+        assert_eq!(bad["error"]["fields"][0]["field"], "milestone");
+        let journeys = app.get_json(&format!("/api/v1/accounts/{id}/journeys")).await;
+        assert_eq!(status(&journeys[0], "sales_handoff"), "done");
+        // A journey with a bad condition is refused, naming the milestone.
+        let bad = app
+            .expect(Method::POST, "/api/v1/journeys", json!({"name": "X", "milestones": [{"key": "a", "name": "A", "stage": "adoption", "target_days": 5, "condition": "nope > 1"}]}), 422)
+            .await;
+        assert_eq!(bad["error"]["fields"][0]["field"], "milestones[0].condition");
+        // A condition that holds completes its milestone: every account has 0 open tickets.
+        app.expect(
+            Method::POST,
+            "/api/v1/journeys",
+            json!({"name": "Support", "milestones": [{"key": "calm", "name": "No open tickets", "stage": "adoption", "target_days": 5, "condition": "open_tickets == 0.0"}]}),
+            201,
+        )
+        .await;
+        let r = app.request(Method::POST, "/api/v1/health/recompute", &app.write).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let journeys = app.get_json(&format!("/api/v1/accounts/{id}/journeys")).await;
+        let support = journeys.as_array().unwrap().iter().find(|j| j["name"] == "Support").unwrap();
+        assert_eq!(support["progress"]["status"], "done");
+        app
+    })
+    .await;
+}
