@@ -415,9 +415,13 @@ impl Store {
     }
 
     async fn cards(&self) -> Result<Cards> {
-        self.ensure_default_scorecard().await?;
+        let mut stored = self.list_scorecards().await?;
+        if stored.is_empty() {
+            self.ensure_default_scorecard().await?;
+            stored = self.list_scorecards().await?;
+        }
         let mut cards = Vec::new();
-        for s in self.list_scorecards().await? {
+        for s in stored {
             let card = Scorecard::parse(s.definition)
                 .map_err(|e| StoreError::Corrupt(format!("scorecard {}: {e}", s.id)))?;
             cards.push((s.id, card));
@@ -610,10 +614,11 @@ impl Store {
     pub async fn score_account(&self, id: AccountId, adoption: &AdoptionSettings) -> Result<()> {
         let cards = self.cards().await?;
         let today = now().date_naive();
-        in_tx!(self, |tx| {
+        // One statement, committed on its own (no transaction round trips).
+        on_pool!(self, |pool| {
             sqlx::query("DELETE FROM score_queue WHERE account_id = $1")
                 .bind(id.0)
-                .execute(&mut *tx)
+                .execute(pool)
                 .await?;
         });
         self.score_range(

@@ -369,6 +369,27 @@ impl Store {
     }
 
     /// Raw events stored, attributed or not: for checks and operators.
+    /// How many of these message ids are stored.
+    pub async fn stored_message_ids(&self, ids: &[String]) -> Result<usize> {
+        let backend = self.backend();
+        let mut found = 0;
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT COUNT(*) FROM usage_events WHERE message_id IN {}",
+                placeholders(backend, 1, chunk.len())
+            );
+            let n: i64 = on_pool!(self, |pool| {
+                let mut q = sqlx::query_scalar(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_one(pool).await?
+            });
+            found += n as usize;
+        }
+        Ok(found)
+    }
+
     pub async fn usage_event_count(&self) -> Result<i64> {
         Ok(on_pool!(self, |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM usage_events"
