@@ -7,11 +7,12 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use kizuna_domain::account::Account;
+use kizuna_domain::account::{Account, AccountDraft, CoverageTier, LifecycleStage};
 use kizuna_domain::ids::{AccountId, UserId};
 use kizuna_domain::touchpoint::{Sentiment, TouchpointDraft, TouchpointKind};
 use kizuna_domain::usage::AccountUsage;
-use kizuna_store::{StoreError, UsageQuery};
+use kizuna_domain::user::Role;
+use kizuna_store::UsageQuery;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
@@ -326,6 +327,97 @@ fn touchpoint_form(ctx: &Ctx, account: &Account) -> Markup {
     }
 }
 
+fn edit_form(ctx: &Ctx, account: &Account, owners: &[kizuna_domain::user::User]) -> Markup {
+    let i = ctx.i18n;
+    let may_reassign = matches!(ctx.user.role, Role::Admin | Role::Manager);
+    html! {
+        section.card #edit {
+            h2 { (i.tr("account.edit")) }
+            form.row method="post" action=(format!("/accounts/{}", account.id)) {
+                (csrf(ctx))
+                label { (i.tr("accounts.stage"))
+                    select name="lifecycle_stage" {
+                        @for st in LifecycleStage::ALL { option value=(st.as_str()) selected[*st == account.lifecycle_stage] { (i.label("stage", st.as_str())) } }
+                    }
+                }
+                label.grow { (i.tr("account.stage_reason"))
+                    input type="text" name="stage_reason" maxlength="500";
+                }
+                label { (i.tr("accounts.tier"))
+                    select name="coverage_tier" {
+                        @for t in CoverageTier::ALL { option value=(t.as_str()) selected[*t == account.coverage_tier] { (i.label("tier", t.as_str())) } }
+                    }
+                }
+                @if may_reassign {
+                    label { (i.tr("accounts.owner"))
+                        select name="owner" {
+                            option value="" { (i.tr("accounts.unowned")) }
+                            @for u in owners.iter().filter(|u| u.active && u.role != Role::Viewer) {
+                                option value=(u.id.to_string()) selected[Some(u.id) == account.owner_id] { (u.name) }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { (i.tr("settings.save")) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    lifecycle_stage: String,
+    #[serde(default)]
+    stage_reason: String,
+    coverage_tier: String,
+    /// Only admins and managers send it; a CSM does not hand accounts over.
+    owner: Option<String>,
+}
+
+/// Changes an account's stage (with the reason, kept in its lifecycle history), coverage tier
+/// and, for admins and managers, its owner.
+pub async fn update_account(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<AccountForm>,
+) -> WebResult<Response> {
+    let id = AccountId(id);
+    let account = state.store.account(id).await?;
+    ctx.require_edit(&account)?;
+    let bad = |_| WebError::Invalid(ctx.i18n.tr("account.bad_value").to_string());
+    let stage: LifecycleStage = form.lifecycle_stage.parse().map_err(bad)?;
+    let tier: CoverageTier = form.coverage_tier.parse().map_err(bad)?;
+    let mut draft = AccountDraft {
+        lifecycle_stage: Some(stage),
+        coverage_tier: Some(tier),
+        stage_reason: Some(form.stage_reason.trim().to_string()).filter(|r| !r.is_empty()),
+        ..Default::default()
+    };
+    if let Some(owner) = form.owner.as_deref() {
+        if !matches!(ctx.user.role, Role::Admin | Role::Manager) {
+            return Err(WebError::Forbidden);
+        }
+        match owner {
+            "" => {
+                if account.owner_id.is_some() {
+                    // Clearing an owner is not expressible as an overlay; keep the current one.
+                    return Err(WebError::Invalid(
+                        ctx.i18n.tr("account.owner_required").to_string(),
+                    ));
+                }
+            }
+            o => {
+                draft.owner_id = Some(UserId(o.parse().map_err(|_| {
+                    WebError::Invalid(ctx.i18n.tr("account.bad_value").to_string())
+                })?))
+            }
+        }
+    }
+    state.store.update_account(id, draft, &ctx.actor()).await?;
+    Ok(axum::response::Redirect::to(&format!("/accounts/{id}")).into_response())
+}
+
 pub async fn page_handler(
     State(state): State<WebState>,
     ctx: Ctx,
@@ -336,14 +428,11 @@ pub async fn page_handler(
     let store = &state.store;
     let detail = store.account_detail(id, ctx.today).await?;
     let a = &detail.account;
-    let owner = match a.owner_id {
-        Some(o) => match store.user(o).await {
-            Ok(u) => Some(u.name),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
+    let team = store.list_users().await?;
+    let owner = a
+        .owner_id
+        .and_then(|o| team.iter().find(|u| u.id == o))
+        .map(|u| u.name.clone());
     let from = ctx.today - Duration::days(USAGE_DAYS - 1);
     let usage = store
         .account_usage(
@@ -436,7 +525,7 @@ pub async fn page_handler(
         }
         div.columns {
             div {
-                @if can_edit { (touchpoint_form(&ctx, a)) }
+                @if can_edit { (touchpoint_form(&ctx, a)) (edit_form(&ctx, a, &team)) }
                 (timeline_markup(i, &moments, None))
             }
             div {

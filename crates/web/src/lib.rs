@@ -73,7 +73,10 @@ pub fn router(state: WebState) -> Router {
         .route("/accounts/export.csv", get(accounts::export_csv))
         .route("/accounts/views", post(accounts::save_view))
         .route("/accounts/views/{id}/delete", post(accounts::delete_view))
-        .route("/accounts/{id}", get(account::page_handler))
+        .route(
+            "/accounts/{id}",
+            get(account::page_handler).post(account::update_account),
+        )
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/settings", get(settings::profile))
         .route("/settings/password", post(settings::change_password))
