@@ -9,9 +9,13 @@ use axum::Form;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use kizuna_domain::account::{Account, AccountDraft, CoverageTier, LifecycleStage};
 use kizuna_domain::ids::{AccountId, UserId};
+use kizuna_domain::money::Currency;
+use kizuna_domain::revenue::RevenueMovement;
+use kizuna_domain::survey::SurveyResponse;
+use kizuna_domain::ticket::Ticket;
 use kizuna_domain::touchpoint::{Sentiment, TouchpointDraft, TouchpointKind};
 use kizuna_domain::usage::AccountUsage;
-use kizuna_domain::user::Role;
+use kizuna_domain::user::{Role, User};
 use kizuna_store::UsageQuery;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -93,33 +97,43 @@ fn usage_moments(
     out
 }
 
+/// What the timeline is made of besides touchpoints and lifecycle changes, read by the caller
+/// (the page shows these lists too).
+struct TimelineInputs<'a> {
+    team: &'a [User],
+    movements: &'a [RevenueMovement],
+    tickets: &'a [Ticket],
+    surveys: &'a [SurveyResponse],
+    usage: &'a AccountUsage,
+    currency: Currency,
+}
+
 async fn timeline(
     state: &WebState,
     i: I18n,
     account: AccountId,
-    usage: &AccountUsage,
+    inputs: &TimelineInputs<'_>,
     today: NaiveDate,
 ) -> WebResult<Vec<Moment>> {
     let store = &state.store;
-    let mut out = usage_moments(i, &usage.days, today);
-    let users: HashMap<UserId, String> = store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
+    let (touchpoints, lifecycle) = futures::try_join!(
+        store.list_touchpoints(account, Some(TOUCHPOINTS), None),
+        store.lifecycle_history(account),
+    )?;
+    let mut out = usage_moments(i, &inputs.usage.days, today);
+    let users: HashMap<UserId, &str> = inputs
+        .team
+        .iter()
+        .map(|u| (u.id, u.name.as_str()))
         .collect();
-    for t in store
-        .list_touchpoints(account, Some(TOUCHPOINTS), None)
-        .await?
-        .items
-    {
-        let who = t.author_id.and_then(|a| users.get(&a).cloned());
+    for t in touchpoints.items {
+        let who = t.author_id.and_then(|a| users.get(&a).copied());
         let mut detail = t.notes.clone().unwrap_or_default();
         if let Some(w) = who {
             if !detail.is_empty() {
                 detail.push_str(" — ");
             }
-            detail.push_str(&w);
+            detail.push_str(w);
         }
         out.push(Moment {
             at: t.occurred_at,
@@ -133,7 +147,7 @@ async fn timeline(
             },
         });
     }
-    for l in store.lifecycle_history(account).await? {
+    for l in lifecycle {
         out.push(Moment {
             at: l.changed_at,
             kind: "lifecycle",
@@ -142,15 +156,15 @@ async fn timeline(
                 &[("stage", &i.label("stage", l.to_stage.as_str()))],
             ),
             detail: l.reason.clone(),
-            tone: if l.to_stage == kizuna_domain::account::LifecycleStage::Churned {
+            tone: if l.to_stage == LifecycleStage::Churned {
                 "bad"
             } else {
                 "neutral"
             },
         });
     }
-    let currency = store.account(account).await?.currency;
-    for m in store.list_revenue_movements(account).await? {
+    let currency = inputs.currency;
+    for m in inputs.movements {
         out.push(Moment {
             at: day_start(m.effective_on),
             kind: "revenue",
@@ -166,11 +180,7 @@ async fn timeline(
             tone: if m.mrr_delta < 0.0 { "bad" } else { "good" },
         });
     }
-    for t in store
-        .list_tickets(account, Some(TICKETS), None)
-        .await?
-        .items
-    {
+    for t in inputs.tickets {
         out.push(Moment {
             at: t.opened_at,
             kind: "ticket",
@@ -183,11 +193,7 @@ async fn timeline(
             tone: "neutral",
         });
     }
-    for s in store
-        .list_survey_responses(account, Some(SURVEYS), None)
-        .await?
-        .items
-    {
+    for s in inputs.surveys {
         out.push(Moment {
             at: s.responded_at,
             kind: "nps",
@@ -426,25 +432,27 @@ pub async fn page_handler(
     let i = ctx.i18n;
     let id = AccountId(id);
     let store = &state.store;
-    let detail = store.account_detail(id, ctx.today).await?;
+    let from = ctx.today - Duration::days(USAGE_DAYS - 1);
+    let usage_query = UsageQuery {
+        from,
+        to: ctx.today,
+        feature: None,
+    };
+    // Independent reads, side by side on the pool.
+    let (detail, team, usage, catalogue, movements, tickets, surveys) = futures::try_join!(
+        store.account_detail(id, ctx.today),
+        store.list_users(),
+        store.account_usage(id, &usage_query),
+        store.list_features(),
+        store.list_revenue_movements(id),
+        store.list_tickets(id, Some(TICKETS), None),
+        store.list_survey_responses(id, Some(SURVEYS), None),
+    )?;
     let a = &detail.account;
-    let team = store.list_users().await?;
     let owner = a
         .owner_id
         .and_then(|o| team.iter().find(|u| u.id == o))
         .map(|u| u.name.clone());
-    let from = ctx.today - Duration::days(USAGE_DAYS - 1);
-    let usage = store
-        .account_usage(
-            id,
-            &UsageQuery {
-                from,
-                to: ctx.today,
-                feature: None,
-            },
-        )
-        .await?;
-    let catalogue = store.list_features().await?;
     let features: HashMap<String, (String, Option<String>)> = catalogue
         .iter()
         .map(|f| (f.key.clone(), (f.display_name.clone(), f.module.clone())))
@@ -463,10 +471,21 @@ pub async fn page_handler(
         .map(|f| f.feature.as_str())
         .collect();
     let latest_active = usage.days.last().map(|d| d.active_users);
-    let movements = store.list_revenue_movements(id).await?;
-    let tickets = store.list_tickets(id, Some(TICKETS), None).await?;
-    let surveys = store.list_survey_responses(id, Some(SURVEYS), None).await?;
-    let moments = timeline(&state, i, id, &usage, ctx.today).await?;
+    let moments = timeline(
+        &state,
+        i,
+        id,
+        &TimelineInputs {
+            team: &team,
+            movements: &movements,
+            tickets: &tickets.items,
+            surveys: &surveys.items,
+            usage: &usage,
+            currency: a.currency,
+        },
+        ctx.today,
+    )
+    .await?;
     let chart = usage_json(i, &usage, &features, a.seats);
     let has_usage = !usage.features.is_empty() || !usage.days.is_empty();
     let can_edit = ctx.can_edit(a);
@@ -702,18 +721,28 @@ pub async fn log_touchpoint(
         .create_touchpoint(Some(id), draft, &ctx.actor())
         .await?;
     if headers.contains_key("hx-request") {
-        let usage = state
-            .store
-            .account_usage(
-                id,
-                &UsageQuery {
-                    from: ctx.today - Duration::days(USAGE_DAYS - 1),
-                    to: ctx.today,
-                    feature: None,
-                },
-            )
-            .await?;
-        let moments = timeline(&state, i, id, &usage, ctx.today).await?;
+        let store = &state.store;
+        let usage_query = UsageQuery {
+            from: ctx.today - Duration::days(USAGE_DAYS - 1),
+            to: ctx.today,
+            feature: None,
+        };
+        let (team, usage, movements, tickets, surveys) = futures::try_join!(
+            store.list_users(),
+            store.account_usage(id, &usage_query),
+            store.list_revenue_movements(id),
+            store.list_tickets(id, Some(TICKETS), None),
+            store.list_survey_responses(id, Some(SURVEYS), None),
+        )?;
+        let inputs = TimelineInputs {
+            team: &team,
+            movements: &movements,
+            tickets: &tickets.items,
+            surveys: &surveys.items,
+            usage: &usage,
+            currency: account.currency,
+        };
+        let moments = timeline(&state, i, id, &inputs, ctx.today).await?;
         return Ok(Html(
             timeline_markup(i, &moments, Some(i.tr("touchpoint.saved"))).into_string(),
         )
