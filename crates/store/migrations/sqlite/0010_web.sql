@@ -21,9 +21,5 @@ CREATE TABLE saved_views (
 );
 CREATE INDEX saved_views_user ON saved_views (user_id, name);
 
--- The portfolio page counts accounts per band (everyone's, or one owner's) from these covering
--- indexes, and lists the accounts that got worse from the small partial ones.
-CREATE INDEX accounts_band_mrr ON accounts (health_band, lifecycle_stage, mrr) WHERE deleted_at IS NULL;
-CREATE INDEX accounts_owner_band ON accounts (owner_id, health_band, lifecycle_stage, mrr) WHERE deleted_at IS NULL;
-CREATE INDEX accounts_trending_down ON accounts (owner_id, health_score) WHERE deleted_at IS NULL AND health_trend = 'down';
-CREATE INDEX accounts_trending_down_all ON accounts (health_score, id) WHERE deleted_at IS NULL AND health_trend = 'down';
+-- The portfolio page counts one owner's accounts per band and lists those that got worse.
+CREATE INDEX accounts_owner_band ON accounts (owner_id, health_band) WHERE deleted_at IS NULL;
