@@ -227,6 +227,7 @@ pub async fn run(target: &Target, options: &IngestOptions) -> anyhow::Result<Val
         .secret;
     let config = kizuna_server::Config {
         listen: "127.0.0.1:0".into(),
+        health: crate::quiet_health(),
         ..kizuna_server::Config::default()
     };
     let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;

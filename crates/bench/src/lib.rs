@@ -3,6 +3,7 @@
 
 pub mod ingest;
 pub mod pages;
+pub mod score;
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,15 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 fn quiet(_: &str, _: usize, _: usize) {}
+
+/// Health settings that keep the server's background recompute off during a benchmark.
+pub fn quiet_health() -> kizuna_server::config::HealthConfig {
+    kizuna_server::config::HealthConfig {
+        queue_interval_seconds: 0,
+        daily: false,
+        ..Default::default()
+    }
+}
 
 /// `kizuna demo` at a given size into a scratch database: wall time and this process's peak memory.
 pub async fn demo(
@@ -134,6 +144,8 @@ pub async fn accounts(
         .secret;
     let config = kizuna_server::Config {
         listen: "127.0.0.1:0".into(),
+        // The background health recompute would compete with the requests being timed.
+        health: quiet_health(),
         ..kizuna_server::Config::default()
     };
     let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;

@@ -138,6 +138,7 @@ pub async fn run(
 
     let config = kizuna_server::Config {
         listen: "127.0.0.1:0".into(),
+        health: crate::quiet_health(),
         ..kizuna_server::Config::default()
     };
     let app = kizuna_server::Application::with_store(config, store.clone()).await?;

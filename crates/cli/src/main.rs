@@ -51,11 +51,27 @@ enum Command {
     /// Import a CSV file (UTF-8 or Shift_JIS) of accounts, contacts, subscriptions, tickets, NPS
     /// answers or touchpoints; rows are matched on external_id. Prints the report as JSON.
     Import(ImportArgs),
+    /// Recompute health scores: every account for today, or for a past day from the rollups;
+    /// with --days N, each of the N days ending at --date (snapshots for history).
+    Score(ScoreArgs),
     /// Run a benchmark on a scratch database; prints its figures as JSON on the last line.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Args)]
+struct ScoreArgs {
+    /// The day to score (YYYY-MM-DD); default today.
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// Score this many days ending at --date (a backfill of history).
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// With --days: every how many days.
+    #[arg(long, default_value_t = 1)]
+    step: u32,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +104,18 @@ enum BenchCommand {
     /// The Segment-compatible tracking API under load on loopback, against a parse-and-discard
     /// ceiling. With no arguments: /v1/batch, 100 events a batch, SQLite.
     Ingest(IngestBenchArgs),
+    /// A full health recompute over synthetic rollups, and one account's recompute after one
+    /// new event. With no arguments: 100,000 accounts, 90 days, 20 features, SQLite.
+    Score {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 90)]
+        days: usize,
+        #[arg(long, default_value_t = 20)]
+        features: usize,
+    },
     /// `GET /api/v1/accounts?limit=50` with filters over a large account base: p50 / p99 latency.
     Accounts {
         #[command(flatten)]
@@ -292,6 +320,24 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => import(&config, args).await,
+        Command::Score(args) => {
+            let store = open(&config).await?;
+            let last = args.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let step = args.step.max(1) as u64;
+            let mut day = last - chrono::Days::new(u64::from(args.days.saturating_sub(1)));
+            while day <= last {
+                let run = store.score_all(day, &config.health.adoption).await?;
+                say!(
+                    "{day}: {} accounts, {} scored, {:.2} s",
+                    run.accounts,
+                    run.scored,
+                    run.seconds
+                );
+                writeln!(std::io::stdout().lock(), "{}", serde_json::to_string(&run)?)?;
+                day = day + chrono::Days::new(step);
+            }
+            Ok(())
+        }
         Command::Bench { command } => {
             let today = chrono::Utc::now().date_naive();
             let result = match command {
@@ -305,6 +351,20 @@ async fn main() -> anyhow::Result<()> {
                     accounts,
                     rounds,
                 } => kizuna_bench::accounts(&target.target(), *accounts, *rounds, today).await?,
+                BenchCommand::Score {
+                    target,
+                    accounts,
+                    days,
+                    features,
+                } => {
+                    let options = kizuna_bench::score::ScoreOptions {
+                        accounts: *accounts,
+                        days: *days,
+                        features: *features,
+                        ..Default::default()
+                    };
+                    kizuna_bench::score::run(&target.target(), &options).await?
+                }
                 BenchCommand::Pages {
                     target,
                     accounts,

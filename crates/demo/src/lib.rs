@@ -29,6 +29,9 @@ use rand_distr::{Distribution, Normal, Poisson};
 
 const ACTOR: Actor = Actor::System("demo");
 
+/// Weeks of weekly health snapshots the demo writes before today's.
+pub const HEALTH_HISTORY_WEEKS: u32 = 12;
+
 /// The demo product's features: (Segment event name, module, key for adoption, popularity).
 pub const FEATURES: &[(&str, &str, bool, f64)] = &[
     ("Dashboard Viewed", "Analytics", true, 1.0),
@@ -212,6 +215,18 @@ pub async fn load(
         lap("usage");
     }
     store.optimize().await?;
+    // Health history: a snapshot a week for the last weeks, then today's scores.
+    let adoption = kizuna_domain::indicator::AdoptionSettings::default();
+    for week in (0..=HEALTH_HISTORY_WEEKS).rev() {
+        let day = today - Duration::days(7 * i64::from(week));
+        store.score_all(day, &adoption).await?;
+        progress(
+            "health scores",
+            (HEALTH_HISTORY_WEEKS - week) as usize + 1,
+            HEALTH_HISTORY_WEEKS as usize + 1,
+        );
+    }
+    lap("health");
     Ok(summary)
 }
 

@@ -5,17 +5,21 @@
 //! types and the server exposes them.
 
 pub mod account;
+pub mod condition;
 pub mod contact;
 pub mod email;
 pub mod error;
 pub mod feature;
 pub mod health;
 pub mod ids;
+pub mod indicator;
+pub mod journey;
 mod macros;
 pub mod metric;
 pub mod money;
 pub mod page;
 pub mod revenue;
+pub mod scorecard;
 pub mod segment;
 pub mod subscription;
 pub mod survey;

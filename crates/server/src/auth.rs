@@ -39,7 +39,8 @@ fn needed_scope(method: &Method, path: &str) -> TokenScope {
     const ADMIN_AREAS: &[&str] = &["/api/v1/tokens", "/api/v1/users", "/api/v1/audit"];
     let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if ADMIN_AREAS.iter().any(|p| path.starts_with(p))
-        || (path.starts_with("/api/v1/features") && !read_only)
+        || ((path.starts_with("/api/v1/features") || path.starts_with("/api/v1/scorecards"))
+            && !read_only)
     {
         TokenScope::Admin
     } else if read_only {

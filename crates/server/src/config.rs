@@ -28,6 +28,29 @@ pub struct Config {
     pub secure_cookies: Option<bool>,
     /// The Segment-compatible tracking API (`/v1/*`).
     pub segment: SegmentConfig,
+    /// Health score recomputes.
+    pub health: HealthConfig,
+}
+
+/// When the server recomputes health scores, and how the adoption index is graded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Seconds between passes over the queue of accounts whose inputs changed (0 = never).
+    pub queue_interval_seconds: u64,
+    /// Recompute every account once a day (and at start-up when today has not run yet).
+    pub daily: bool,
+    pub adoption: kizuna_domain::indicator::AdoptionSettings,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            queue_interval_seconds: 5,
+            daily: true,
+            adoption: Default::default(),
+        }
+    }
 }
 
 /// How Segment messages become Kizuna data, and how much the tracking API may queue.
@@ -76,6 +99,7 @@ impl Default for Config {
             max_import_bytes: 512 * 1024 * 1024,
             secure_cookies: None,
             segment: SegmentConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ingest;
+pub mod scoring;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -174,9 +175,12 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        let scorer = tokio::spawn(scoring::run(self.state.clone()));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        scorer.abort();
+        served?;
         Ok(())
     }
 }

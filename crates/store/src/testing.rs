@@ -132,3 +132,12 @@ impl TestDb {
         }
     }
 }
+
+/// Runs SQL text (several statements allowed) on a store: for benchmarks that synthesise data
+/// at a scale the write API would take too long to fill. Returns the rows affected.
+pub async fn execute(store: &Store, sql: &str) -> crate::Result<u64> {
+    Ok(on_pool!(store, |pool| sqlx::raw_sql(sql)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+}

@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod health;
 pub mod import;
+pub mod journeys;
 pub mod metrics;
 pub mod params;
 pub mod records;
+pub mod segments;
 
 use axum::middleware;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -30,6 +33,9 @@ use crate::{auth, AppState};
         (name = "accounts", description = "Customer companies"),
         (name = "records", description = "Contacts, subscriptions, tickets, survey responses, touchpoints"),
         (name = "usage", description = "Product usage rollups and the feature catalogue"),
+        (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
+        (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
+        (name = "journeys", description = "Journey maps and each account's progress on them"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -55,6 +61,9 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(records::routes())
         .merge(admin::routes())
         .merge(metrics::routes())
+        .merge(health::routes())
+        .merge(segments::routes())
+        .merge(journeys::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod auth;
+mod health;
 mod helpers;
 mod import;
 mod records;

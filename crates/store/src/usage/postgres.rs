@@ -53,7 +53,57 @@ pub(super) async fn apply_increments(conn: &mut PgConnection, inc: &Increments) 
     let new_users = upsert_user_days(conn, &per_user).await?;
     let (features, accounts) = day_deltas(inc, &new_user_features, &new_users);
     add_feature_days(conn, &features).await?;
-    add_account_days(conn, &accounts).await
+    add_account_days(conn, &accounts).await?;
+    add_latest_use(conn, inc).await
+}
+
+/// Moves each (account, user) and (account, feature) "last used" day forward.
+async fn add_latest_use(conn: &mut PgConnection, inc: &Increments) -> Result<()> {
+    let mut users: HashMap<(i64, &str), NaiveDate> = HashMap::new();
+    let mut features: HashMap<(i64, i64), NaiveDate> = HashMap::new();
+    for (a, d, u, f) in inc.keys() {
+        let e = users.entry((*a, u.as_str())).or_insert(*d);
+        *e = (*e).max(*d);
+        let e = features.entry((*a, *f)).or_insert(*d);
+        *e = (*e).max(*d);
+    }
+    // Sorted: concurrent committers lock rows in one order and cannot deadlock on them.
+    let mut users: Vec<_> = users.into_iter().collect();
+    users.sort_unstable();
+    for chunk in users.chunks(CHUNK) {
+        sqlx::query(
+            "INSERT INTO usage_user_last (account_id, user_key, last_day) \
+             SELECT * FROM UNNEST($1::int8[], $2::text[], $3::date[]) \
+             ON CONFLICT (account_id, user_key) DO UPDATE SET \
+             last_day = GREATEST(usage_user_last.last_day, excluded.last_day)",
+        )
+        .bind(chunk.iter().map(|r| r.0 .0).collect::<Vec<i64>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.0 .1.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(chunk.iter().map(|r| r.1).collect::<Vec<NaiveDate>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut features: Vec<_> = features.into_iter().collect();
+    features.sort_unstable();
+    for chunk in features.chunks(CHUNK) {
+        sqlx::query(
+            "INSERT INTO usage_feature_last (account_id, feature_id, last_day) \
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::date[]) \
+             ON CONFLICT (account_id, feature_id) DO UPDATE SET \
+             last_day = GREATEST(usage_feature_last.last_day, excluded.last_day)",
+        )
+        .bind(chunk.iter().map(|r| r.0 .0).collect::<Vec<i64>>())
+        .bind(chunk.iter().map(|r| r.0 .1).collect::<Vec<i64>>())
+        .bind(chunk.iter().map(|r| r.1).collect::<Vec<NaiveDate>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The keys of `rows` whose count after the upsert equals what was added: the new ones.

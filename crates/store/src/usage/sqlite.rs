@@ -125,6 +125,14 @@ pub(super) async fn apply_increments(conn: &mut SqliteConnection, inc: &Incremen
          GROUP BY account_id, day \
          ON CONFLICT (account_id, day) DO UPDATE SET events = usage_account_daily.events + excluded.events, \
          active_users = usage_account_daily.active_users + excluded.active_users",
+        "INSERT INTO usage_user_last (account_id, user_key, last_day) \
+         SELECT account_id, user_key, MAX(day) FROM usage_user_increments WHERE true \
+         GROUP BY account_id, user_key \
+         ON CONFLICT (account_id, user_key) DO UPDATE SET last_day = MAX(usage_user_last.last_day, excluded.last_day)",
+        "INSERT INTO usage_feature_last (account_id, feature_id, last_day) \
+         SELECT account_id, feature_id, MAX(day) FROM usage_increments WHERE true \
+         GROUP BY account_id, feature_id \
+         ON CONFLICT (account_id, feature_id) DO UPDATE SET last_day = MAX(usage_feature_last.last_day, excluded.last_day)",
     ] {
         sqlx::query(sql).execute(&mut *conn).await?;
     }
