@@ -134,6 +134,14 @@ describe("Kizuna web UI", () => {
     await shot(admin, "account-ja");
   });
 
+  test("the health explanation opens from the Customer 360", async () => {
+    await Promise.all([admin.waitForURL(/\/health$/), admin.click("#health-link")]);
+    assert.match(await admin.textContent("h1"), /ヘルス/);
+    assert.ok((await admin.$("table.explain")) || (await admin.$(".empty")), "measures, or what to do when there is no score");
+    await shot(admin, "health-ja");
+    await admin.goto(`${BASE}${accountPath}`);
+  });
+
   test("a logged touchpoint appears on the timeline", async () => {
     const subject = `ブラウザテストの電話 ${Date.now()}`;
     await admin.selectOption("#log select[name=kind]", "call");

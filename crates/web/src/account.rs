@@ -503,7 +503,10 @@ pub async fn page_handler(
                 }
             }
             dl.kpis {
-                div { dt { (i.tr("accounts.health")) } dd { (health_badge(i, a)) } }
+                div { dt { (i.tr("accounts.health")) } dd {
+                    a #health-link href=(format!("/accounts/{}/health", a.id)) title=(i.tr("health.explain")) { (health_badge(i, a)) }
+                    " " a.small href=(format!("/accounts/{}/health", a.id)) { (i.tr("health.explain")) }
+                } }
                 div { dt { (i.tr("accounts.arr")) } dd.big { (i.money(a.arr, a.currency)) } }
                 div { dt { (i.tr("accounts.renewal")) } dd {
                     (i.opt_date(a.renewal_date))
