@@ -14,6 +14,7 @@ const BASE = process.env.KIZUNA_URL ?? "http://127.0.0.1:8080";
 const ADMIN_EMAIL = process.env.KIZUNA_ADMIN_EMAIL ?? "admin@kizuna.local";
 const ADMIN_PASSWORD = process.env.KIZUNA_ADMIN_PASSWORD;
 const SHOTS = process.env.SCREENSHOT_DIR ?? "target/browser-screenshots";
+const DEMO_CSM = process.env.KIZUNA_DEMO_CSM; // printed by `serve --demo`; same password as the admin
 const VIEWER_EMAIL = `viewer-${Date.now()}@example.com`;
 const VIEWER_PASSWORD = "viewer-password-1";
 
@@ -133,6 +134,14 @@ describe("Kizuna web UI", () => {
     await shot(admin, "account-ja");
   });
 
+  test("the health explanation opens from the Customer 360", async () => {
+    await Promise.all([admin.waitForURL(/\/health$/), admin.click("#health-link")]);
+    assert.match(await admin.textContent("h1"), /ヘルス/);
+    assert.ok((await admin.$("table.explain")) || (await admin.$(".empty")), "measures, or what to do when there is no score");
+    await shot(admin, "health-ja");
+    await admin.goto(`${BASE}${accountPath}`);
+  });
+
   test("a logged touchpoint appears on the timeline", async () => {
     const subject = `ブラウザテストの電話 ${Date.now()}`;
     await admin.selectOption("#log select[name=kind]", "call");
@@ -209,6 +218,32 @@ describe("Kizuna web UI", () => {
     assert.equal(resp.status(), 403);
     assert.match(await viewer.textContent("h1"), /Not allowed/);
     await shot(viewer, "forbidden-en");
+    await ctx.close();
+  });
+
+  test("a demo CSM signs in with the printed log-in and edits only their own accounts", async () => {
+    assert.ok(DEMO_CSM, "serve --demo printed a CSM to sign in as");
+    const ctx = await browser.newContext({ locale: "ja-JP", viewport: { width: 1360, height: 900 } });
+    const csm = await ctx.newPage();
+    await signIn(csm, DEMO_CSM, ADMIN_PASSWORD);
+    await useLanguage(csm, "ja");
+    assert.equal(await csm.textContent("h1"), "マイポートフォリオ");
+    await shot(csm, "portfolio-csm-ja");
+    // An account from their own renewals list has the forms; the shared account may not.
+    const own = await csm.getAttribute("section.card table.list tbody tr td a", "href");
+    assert.ok(own, "the CSM has renewals in the demo");
+    await csm.goto(`${BASE}${own}`);
+    assert.ok(await csm.isVisible("#log form"), "a CSM logs touchpoints on their own account");
+    const other = await csm.evaluate(async () => {
+      // An account owned by someone else: the first of the table that is not the CSM's.
+      const me = document.querySelector(".who").firstChild.textContent.trim();
+      const resp = await fetch("/accounts?sort=-arr");
+      const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      const row = [...doc.querySelectorAll("table.accounts tbody tr")].find((tr) => tr.children[7].textContent.trim() !== me);
+      return row.querySelector("a").getAttribute("href");
+    });
+    await csm.goto(`${BASE}${other}`);
+    assert.equal(await csm.$("#log form"), null, "no form on someone else's account");
     await ctx.close();
   });
 

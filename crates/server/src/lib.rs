@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         state.store.clone(),
         kizuna_web::WebConfig {
             secure_cookies: state.config.secure_cookies,
+            adoption: state.config.health.adoption,
             ..Default::default()
         },
     );

@@ -409,7 +409,12 @@ impl Store {
         .await?);
         if n == 0 {
             let card = Scorecard::parse(kizuna_domain::scorecard::default_scorecard())?;
-            self.create_scorecard(card, &Actor::System("setup")).await?;
+            // The request path and the background scorer may both find none and race to create
+            // it; whoever loses finds it made.
+            match self.create_scorecard(card, &Actor::System("setup")).await {
+                Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

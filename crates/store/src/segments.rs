@@ -101,6 +101,7 @@ fn checked(draft: &SegmentDraft) -> Result<(String, Option<String>, String)> {
 
 impl Store {
     pub async fn list_segments(&self) -> Result<Vec<Segment>> {
+        #[allow(clippy::type_complexity)] // one row of the query, read once just below
         let rows: Vec<(
             i64,
             String,

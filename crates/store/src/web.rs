@@ -143,14 +143,25 @@ impl Store {
 
     /// Accounts per health band, of one owner or of everyone; churned accounts left out.
     pub async fn band_counts(&self, owner: Option<UserId>) -> Result<Vec<BandCount>> {
-        let rows: Vec<(Option<String>, i64, f64)> = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT health_band, COUNT(*), COALESCE(SUM(mrr), 0.0) FROM accounts \
-             WHERE deleted_at IS NULL AND lifecycle_stage <> 'churned' \
-             AND ($1 IS NULL OR owner_id = $1) GROUP BY health_band"
-        )
-        .bind(owner.map(|o| o.0))
-        .fetch_all(pool)
-        .await?);
+        // Two texts rather than `$1 IS NULL OR owner_id = $1`, which keeps SQLite off the index.
+        let sql = match owner {
+            Some(_) => {
+                "SELECT health_band, COUNT(*), COALESCE(SUM(mrr), 0.0) FROM accounts \
+                 WHERE deleted_at IS NULL AND owner_id = $1 AND lifecycle_stage <> 'churned' \
+                 GROUP BY health_band"
+            }
+            None => {
+                "SELECT health_band, COUNT(*), COALESCE(SUM(mrr), 0.0) FROM accounts \
+                 WHERE deleted_at IS NULL AND lifecycle_stage <> 'churned' GROUP BY health_band"
+            }
+        };
+        let rows: Vec<(Option<String>, i64, f64)> = on_pool!(self, |pool| {
+            let mut q = sqlx::query_as(sql);
+            if let Some(o) = owner {
+                q = q.bind(o.0);
+            }
+            q.fetch_all(pool).await?
+        });
         rows.into_iter()
             .map(|(band, accounts, mrr)| {
                 Ok(BandCount {
@@ -168,16 +179,23 @@ impl Store {
         owner: Option<UserId>,
         limit: i64,
     ) -> Result<Vec<Account>> {
+        // The partial index `accounts_trending_down` holds only these accounts.
+        let owner_clause = if owner.is_some() {
+            " AND owner_id = $2"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE deleted_at IS NULL \
-             AND lifecycle_stage <> 'churned' AND health_trend = 'down' \
-             AND ($1 IS NULL OR owner_id = $1) ORDER BY health_score, id LIMIT $2"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE deleted_at IS NULL AND health_trend = 'down' \
+             AND lifecycle_stage <> 'churned'{owner_clause} ORDER BY health_score, id LIMIT $1"
         );
-        let rows: Vec<AccountRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(owner.map(|o| o.0))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<AccountRow> = on_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql).bind(limit);
+            if let Some(o) = owner {
+                q = q.bind(o.0);
+            }
+            q.fetch_all(pool).await?
+        });
         rows.into_iter().map(Account::try_from).collect()
     }
 

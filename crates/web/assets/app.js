@@ -45,10 +45,11 @@
       });
       return {
         tooltip: { trigger: "axis" },
-        legend: { type: "scroll", top: 0 },
-        grid: { left: 50, right: 20, top: 40, bottom: 30 },
+        legend: { type: "scroll", bottom: 0 },
+        grid: { left: 50, right: 20, top: 30, bottom: 60 },
         xAxis: { type: "category", data: data.days, boundaryGap: false },
         yAxis: { type: "value", name: data.labels.events },
+        dataZoom: [{ type: "inside" }],
         series: series
       };
     }
@@ -62,8 +63,8 @@
 
     users.setOption({
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 50, right: 20, top: 40, bottom: 30 },
+      legend: { bottom: 0 },
+      grid: { left: 50, right: 20, top: 30, bottom: 55 },
       xAxis: { type: "category", data: data.days, boundaryGap: false },
       yAxis: { type: "value", name: data.labels.users },
       series: [

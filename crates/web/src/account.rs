@@ -7,11 +7,16 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use kizuna_domain::account::Account;
+use kizuna_domain::account::{Account, AccountDraft, CoverageTier, LifecycleStage};
 use kizuna_domain::ids::{AccountId, UserId};
+use kizuna_domain::money::Currency;
+use kizuna_domain::revenue::RevenueMovement;
+use kizuna_domain::survey::SurveyResponse;
+use kizuna_domain::ticket::Ticket;
 use kizuna_domain::touchpoint::{Sentiment, TouchpointDraft, TouchpointKind};
 use kizuna_domain::usage::AccountUsage;
-use kizuna_store::{StoreError, UsageQuery};
+use kizuna_domain::user::{Role, User};
+use kizuna_store::UsageQuery;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
@@ -92,33 +97,43 @@ fn usage_moments(
     out
 }
 
+/// What the timeline is made of besides touchpoints and lifecycle changes, read by the caller
+/// (the page shows these lists too).
+struct TimelineInputs<'a> {
+    team: &'a [User],
+    movements: &'a [RevenueMovement],
+    tickets: &'a [Ticket],
+    surveys: &'a [SurveyResponse],
+    usage: &'a AccountUsage,
+    currency: Currency,
+}
+
 async fn timeline(
     state: &WebState,
     i: I18n,
     account: AccountId,
-    usage: &AccountUsage,
+    inputs: &TimelineInputs<'_>,
     today: NaiveDate,
 ) -> WebResult<Vec<Moment>> {
     let store = &state.store;
-    let mut out = usage_moments(i, &usage.days, today);
-    let users: HashMap<UserId, String> = store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
+    let (touchpoints, lifecycle) = futures::try_join!(
+        store.list_touchpoints(account, Some(TOUCHPOINTS), None),
+        store.lifecycle_history(account),
+    )?;
+    let mut out = usage_moments(i, &inputs.usage.days, today);
+    let users: HashMap<UserId, &str> = inputs
+        .team
+        .iter()
+        .map(|u| (u.id, u.name.as_str()))
         .collect();
-    for t in store
-        .list_touchpoints(account, Some(TOUCHPOINTS), None)
-        .await?
-        .items
-    {
-        let who = t.author_id.and_then(|a| users.get(&a).cloned());
+    for t in touchpoints.items {
+        let who = t.author_id.and_then(|a| users.get(&a).copied());
         let mut detail = t.notes.clone().unwrap_or_default();
         if let Some(w) = who {
             if !detail.is_empty() {
                 detail.push_str(" — ");
             }
-            detail.push_str(&w);
+            detail.push_str(w);
         }
         out.push(Moment {
             at: t.occurred_at,
@@ -132,7 +147,7 @@ async fn timeline(
             },
         });
     }
-    for l in store.lifecycle_history(account).await? {
+    for l in lifecycle {
         out.push(Moment {
             at: l.changed_at,
             kind: "lifecycle",
@@ -141,15 +156,15 @@ async fn timeline(
                 &[("stage", &i.label("stage", l.to_stage.as_str()))],
             ),
             detail: l.reason.clone(),
-            tone: if l.to_stage == kizuna_domain::account::LifecycleStage::Churned {
+            tone: if l.to_stage == LifecycleStage::Churned {
                 "bad"
             } else {
                 "neutral"
             },
         });
     }
-    let currency = store.account(account).await?.currency;
-    for m in store.list_revenue_movements(account).await? {
+    let currency = inputs.currency;
+    for m in inputs.movements {
         out.push(Moment {
             at: day_start(m.effective_on),
             kind: "revenue",
@@ -165,11 +180,7 @@ async fn timeline(
             tone: if m.mrr_delta < 0.0 { "bad" } else { "good" },
         });
     }
-    for t in store
-        .list_tickets(account, Some(TICKETS), None)
-        .await?
-        .items
-    {
+    for t in inputs.tickets {
         out.push(Moment {
             at: t.opened_at,
             kind: "ticket",
@@ -182,11 +193,7 @@ async fn timeline(
             tone: "neutral",
         });
     }
-    for s in store
-        .list_survey_responses(account, Some(SURVEYS), None)
-        .await?
-        .items
-    {
+    for s in inputs.surveys {
         out.push(Moment {
             at: s.responded_at,
             kind: "nps",
@@ -326,6 +333,97 @@ fn touchpoint_form(ctx: &Ctx, account: &Account) -> Markup {
     }
 }
 
+fn edit_form(ctx: &Ctx, account: &Account, owners: &[kizuna_domain::user::User]) -> Markup {
+    let i = ctx.i18n;
+    let may_reassign = matches!(ctx.user.role, Role::Admin | Role::Manager);
+    html! {
+        section.card #edit {
+            h2 { (i.tr("account.edit")) }
+            form.row method="post" action=(format!("/accounts/{}", account.id)) {
+                (csrf(ctx))
+                label { (i.tr("accounts.stage"))
+                    select name="lifecycle_stage" {
+                        @for st in LifecycleStage::ALL { option value=(st.as_str()) selected[*st == account.lifecycle_stage] { (i.label("stage", st.as_str())) } }
+                    }
+                }
+                label.grow { (i.tr("account.stage_reason"))
+                    input type="text" name="stage_reason" maxlength="500";
+                }
+                label { (i.tr("accounts.tier"))
+                    select name="coverage_tier" {
+                        @for t in CoverageTier::ALL { option value=(t.as_str()) selected[*t == account.coverage_tier] { (i.label("tier", t.as_str())) } }
+                    }
+                }
+                @if may_reassign {
+                    label { (i.tr("accounts.owner"))
+                        select name="owner" {
+                            option value="" { (i.tr("accounts.unowned")) }
+                            @for u in owners.iter().filter(|u| u.active && u.role != Role::Viewer) {
+                                option value=(u.id.to_string()) selected[Some(u.id) == account.owner_id] { (u.name) }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { (i.tr("settings.save")) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    lifecycle_stage: String,
+    #[serde(default)]
+    stage_reason: String,
+    coverage_tier: String,
+    /// Only admins and managers send it; a CSM does not hand accounts over.
+    owner: Option<String>,
+}
+
+/// Changes an account's stage (with the reason, kept in its lifecycle history), coverage tier
+/// and, for admins and managers, its owner.
+pub async fn update_account(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<AccountForm>,
+) -> WebResult<Response> {
+    let id = AccountId(id);
+    let account = state.store.account(id).await?;
+    ctx.require_edit(&account)?;
+    let bad = |_| WebError::Invalid(ctx.i18n.tr("account.bad_value").to_string());
+    let stage: LifecycleStage = form.lifecycle_stage.parse().map_err(bad)?;
+    let tier: CoverageTier = form.coverage_tier.parse().map_err(bad)?;
+    let mut draft = AccountDraft {
+        lifecycle_stage: Some(stage),
+        coverage_tier: Some(tier),
+        stage_reason: Some(form.stage_reason.trim().to_string()).filter(|r| !r.is_empty()),
+        ..Default::default()
+    };
+    if let Some(owner) = form.owner.as_deref() {
+        if !matches!(ctx.user.role, Role::Admin | Role::Manager) {
+            return Err(WebError::Forbidden);
+        }
+        match owner {
+            "" => {
+                if account.owner_id.is_some() {
+                    // Clearing an owner is not expressible as an overlay; keep the current one.
+                    return Err(WebError::Invalid(
+                        ctx.i18n.tr("account.owner_required").to_string(),
+                    ));
+                }
+            }
+            o => {
+                draft.owner_id = Some(UserId(o.parse().map_err(|_| {
+                    WebError::Invalid(ctx.i18n.tr("account.bad_value").to_string())
+                })?))
+            }
+        }
+    }
+    state.store.update_account(id, draft, &ctx.actor()).await?;
+    Ok(axum::response::Redirect::to(&format!("/accounts/{id}")).into_response())
+}
+
 pub async fn page_handler(
     State(state): State<WebState>,
     ctx: Ctx,
@@ -334,28 +432,27 @@ pub async fn page_handler(
     let i = ctx.i18n;
     let id = AccountId(id);
     let store = &state.store;
-    let detail = store.account_detail(id, ctx.today).await?;
-    let a = &detail.account;
-    let owner = match a.owner_id {
-        Some(o) => match store.user(o).await {
-            Ok(u) => Some(u.name),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
     let from = ctx.today - Duration::days(USAGE_DAYS - 1);
-    let usage = store
-        .account_usage(
-            id,
-            &UsageQuery {
-                from,
-                to: ctx.today,
-                feature: None,
-            },
-        )
-        .await?;
-    let catalogue = store.list_features().await?;
+    let usage_query = UsageQuery {
+        from,
+        to: ctx.today,
+        feature: None,
+    };
+    // Independent reads, side by side on the pool.
+    let (detail, team, usage, catalogue, movements, tickets, surveys) = futures::try_join!(
+        store.account_detail(id, ctx.today),
+        store.list_users(),
+        store.account_usage(id, &usage_query),
+        store.list_features(),
+        store.list_revenue_movements(id),
+        store.list_tickets(id, Some(TICKETS), None),
+        store.list_survey_responses(id, Some(SURVEYS), None),
+    )?;
+    let a = &detail.account;
+    let owner = a
+        .owner_id
+        .and_then(|o| team.iter().find(|u| u.id == o))
+        .map(|u| u.name.clone());
     let features: HashMap<String, (String, Option<String>)> = catalogue
         .iter()
         .map(|f| (f.key.clone(), (f.display_name.clone(), f.module.clone())))
@@ -374,10 +471,21 @@ pub async fn page_handler(
         .map(|f| f.feature.as_str())
         .collect();
     let latest_active = usage.days.last().map(|d| d.active_users);
-    let movements = store.list_revenue_movements(id).await?;
-    let tickets = store.list_tickets(id, Some(TICKETS), None).await?;
-    let surveys = store.list_survey_responses(id, Some(SURVEYS), None).await?;
-    let moments = timeline(&state, i, id, &usage, ctx.today).await?;
+    let moments = timeline(
+        &state,
+        i,
+        id,
+        &TimelineInputs {
+            team: &team,
+            movements: &movements,
+            tickets: &tickets.items,
+            surveys: &surveys.items,
+            usage: &usage,
+            currency: a.currency,
+        },
+        ctx.today,
+    )
+    .await?;
     let chart = usage_json(i, &usage, &features, a.seats);
     let has_usage = !usage.features.is_empty() || !usage.days.is_empty();
     let can_edit = ctx.can_edit(a);
@@ -395,7 +503,10 @@ pub async fn page_handler(
                 }
             }
             dl.kpis {
-                div { dt { (i.tr("accounts.health")) } dd { (health_badge(i, a)) } }
+                div { dt { (i.tr("accounts.health")) } dd {
+                    a #health-link href=(format!("/accounts/{}/health", a.id)) title=(i.tr("health.explain")) { (health_badge(i, a)) }
+                    " " a.small href=(format!("/accounts/{}/health", a.id)) { (i.tr("health.explain")) }
+                } }
                 div { dt { (i.tr("accounts.arr")) } dd.big { (i.money(a.arr, a.currency)) } }
                 div { dt { (i.tr("accounts.renewal")) } dd {
                     (i.opt_date(a.renewal_date))
@@ -436,7 +547,7 @@ pub async fn page_handler(
         }
         div.columns {
             div {
-                @if can_edit { (touchpoint_form(&ctx, a)) }
+                @if can_edit { (touchpoint_form(&ctx, a)) (edit_form(&ctx, a, &team)) }
                 (timeline_markup(i, &moments, None))
             }
             div {
@@ -613,18 +724,28 @@ pub async fn log_touchpoint(
         .create_touchpoint(Some(id), draft, &ctx.actor())
         .await?;
     if headers.contains_key("hx-request") {
-        let usage = state
-            .store
-            .account_usage(
-                id,
-                &UsageQuery {
-                    from: ctx.today - Duration::days(USAGE_DAYS - 1),
-                    to: ctx.today,
-                    feature: None,
-                },
-            )
-            .await?;
-        let moments = timeline(&state, i, id, &usage, ctx.today).await?;
+        let store = &state.store;
+        let usage_query = UsageQuery {
+            from: ctx.today - Duration::days(USAGE_DAYS - 1),
+            to: ctx.today,
+            feature: None,
+        };
+        let (team, usage, movements, tickets, surveys) = futures::try_join!(
+            store.list_users(),
+            store.account_usage(id, &usage_query),
+            store.list_revenue_movements(id),
+            store.list_tickets(id, Some(TICKETS), None),
+            store.list_survey_responses(id, Some(SURVEYS), None),
+        )?;
+        let inputs = TimelineInputs {
+            team: &team,
+            movements: &movements,
+            tickets: &tickets.items,
+            surveys: &surveys.items,
+            usage: &usage,
+            currency: account.currency,
+        };
+        let moments = timeline(&state, i, id, &inputs, ctx.today).await?;
         return Ok(Html(
             timeline_markup(i, &moments, Some(i.tr("touchpoint.saved"))).into_string(),
         )

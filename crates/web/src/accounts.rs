@@ -218,8 +218,8 @@ pub async fn page_handler(
 ) -> WebResult<Response> {
     let i = ctx.i18n;
     let filter = q.filter(ctx.today);
-    let accounts = state.store.list_accounts(&filter).await?;
-    let users = state.store.list_users().await?;
+    let (accounts, users) =
+        futures::try_join!(state.store.list_accounts(&filter), state.store.list_users())?;
     let owners = owner_names(&users);
     let only_results = headers
         .get("hx-target")

@@ -31,6 +31,11 @@ pub struct SigninForm {
     next: Option<String>,
 }
 
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::session::hash_password(&random_token()).unwrap_or_default())
+}
+
 /// Only local paths are followed after signing in (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -114,12 +119,14 @@ pub async fn signin(
 ) -> WebResult<Response> {
     let secure = is_secure(&state, &headers);
     let found = state.store.user_by_email(form.email.trim()).await?;
-    let user = found.filter(|u| {
-        u.user.active
-            && u.password_hash
-                .as_deref()
-                .is_some_and(|h| verify_password(&form.password, h))
-    });
+    // Verify against a stand-in hash when there is no such user, so the answer takes as long
+    // whether or not the e-mail is known.
+    let hash = found
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| stand_in_hash().to_string());
+    let password_ok = verify_password(&form.password, &hash);
+    let user = found.filter(|u| u.user.active && u.password_hash.is_some() && password_ok);
     let Some(user) = user else {
         tracing::info!(email = %form.email.trim(), "web sign-in refused");
         let csrf = cookie(&headers, SIGNIN_CSRF_COOKIE).unwrap_or_default();

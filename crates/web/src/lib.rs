@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod layout;
 pub mod portfolio;
@@ -37,6 +38,8 @@ pub struct WebConfig {
     pub secure_cookies: Option<bool>,
     /// How long a sign-in lasts.
     pub session_days: i64,
+    /// How the adoption index is graded in health explanations (the server's health settings).
+    pub adoption: kizuna_domain::indicator::AdoptionSettings,
 }
 
 impl Default for WebConfig {
@@ -44,6 +47,7 @@ impl Default for WebConfig {
         WebConfig {
             secure_cookies: None,
             session_days: 14,
+            adoption: Default::default(),
         }
     }
 }
@@ -73,8 +77,12 @@ pub fn router(state: WebState) -> Router {
         .route("/accounts/export.csv", get(accounts::export_csv))
         .route("/accounts/views", post(accounts::save_view))
         .route("/accounts/views/{id}/delete", post(accounts::delete_view))
-        .route("/accounts/{id}", get(account::page_handler))
+        .route(
+            "/accounts/{id}",
+            get(account::page_handler).post(account::update_account),
+        )
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
+        .route("/accounts/{id}/health", get(health::page_handler))
         .route("/settings", get(settings::profile))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/locale", post(settings::change_locale))

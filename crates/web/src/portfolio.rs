@@ -23,19 +23,20 @@ pub async fn page_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<
     let i = ctx.i18n;
     let owner: Option<UserId> = (ctx.user.role == Role::Csm).then_some(ctx.user.id);
     let owner_q = owner.map(|o| format!("&owner={o}")).unwrap_or_default();
-    let bands = state.store.band_counts(owner).await?;
-    let worse = state.store.accounts_trending_down(owner, LIST_ROWS).await?;
-    let renewals = state
-        .store
-        .list_accounts(&AccountFilter {
-            owner_id: owner,
-            renewal_from: Some(ctx.today),
-            renewal_to: Some(ctx.today + Duration::days(90)),
-            sort: Some((AccountSort::RenewalDate, false)),
-            limit: Some(LIST_ROWS),
-            ..Default::default()
-        })
-        .await?;
+    // Three independent reads, side by side on the pool.
+    let renewal_filter = AccountFilter {
+        owner_id: owner,
+        renewal_from: Some(ctx.today),
+        renewal_to: Some(ctx.today + Duration::days(90)),
+        sort: Some((AccountSort::RenewalDate, false)),
+        limit: Some(LIST_ROWS),
+        ..Default::default()
+    };
+    let (bands, worse, renewals) = futures::try_join!(
+        state.store.band_counts(owner),
+        state.store.accounts_trending_down(owner, LIST_ROWS),
+        state.store.list_accounts(&renewal_filter),
+    )?;
     let total: i64 = bands.iter().map(|b| b.accounts).sum();
     let count_of = |band: Option<HealthBand>| {
         bands

@@ -356,6 +356,33 @@ async fn every_change_needs_the_session_csrf_token_and_the_role() {
         assert_eq!(r.status(), 403);
         assert_eq!(touchpoints(&store, other).await, 0);
         assert_eq!(c.get("/settings/users").await.0, 403);
+        // A CSM moves their own account along its lifecycle, but does not hand it over.
+        let stage = [
+            ("lifecycle_stage", "renewal"),
+            ("coverage_tier", "high_touch"),
+            ("stage_reason", "更新交渉開始"),
+        ];
+        let r = c.post(&format!("/accounts/{own}"), &stage, true).await;
+        assert_eq!(r.status(), 303);
+        let moved = store
+            .account(kizuna_domain::ids::AccountId(own))
+            .await
+            .unwrap();
+        assert_eq!(moved.lifecycle_stage.as_str(), "renewal");
+        let history = store
+            .lifecycle_history(kizuna_domain::ids::AccountId(own))
+            .await
+            .unwrap();
+        assert_eq!(
+            history.last().unwrap().reason.as_deref(),
+            Some("更新交渉開始")
+        );
+        let mut handover = stage.to_vec();
+        handover.push(("owner", "1"));
+        let r = c.post(&format!("/accounts/{own}"), &handover, true).await;
+        assert_eq!(r.status(), 403);
+        let r = c.post(&format!("/accounts/{other}"), &stage, true).await;
+        assert_eq!(r.status(), 403);
         // Anyone may keep their own saved views of the accounts table.
         c.get("/accounts").await;
         let r = c
