@@ -136,8 +136,8 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-65536")
-                .pragma("mmap_size", "268435456");
+                .pragma("cache_size", "-32768")
+                .pragma("mmap_size", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
                 .connect_with(opts)
