@@ -21,6 +21,7 @@ pub mod page;
 pub mod revenue;
 pub mod scorecard;
 pub mod segment;
+pub mod segmentation;
 pub mod subscription;
 pub mod survey;
 pub mod text;

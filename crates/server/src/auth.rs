@@ -39,7 +39,9 @@ fn needed_scope(method: &Method, path: &str) -> TokenScope {
     const ADMIN_AREAS: &[&str] = &["/api/v1/tokens", "/api/v1/users", "/api/v1/audit"];
     let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if ADMIN_AREAS.iter().any(|p| path.starts_with(p))
-        || ((path.starts_with("/api/v1/features") || path.starts_with("/api/v1/scorecards"))
+        || ((path.starts_with("/api/v1/features")
+            || path.starts_with("/api/v1/scorecards")
+            || path.starts_with("/api/v1/segmentation"))
             && !read_only)
     {
         TokenScope::Admin

@@ -505,6 +505,43 @@ impl Store {
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
+            // Axes a person sets are theirs: segmentation rules leave them alone from now on.
+            if !matches!(actor, Actor::System(_)) {
+                let set: Vec<&str> = [
+                    (
+                        "contract_value_tier",
+                        new.contract_value_tier != current.contract_value_tier,
+                    ),
+                    (
+                        "growth_potential",
+                        new.growth_potential != current.growth_potential,
+                    ),
+                    ("brand_value", new.brand_value != current.brand_value),
+                    (
+                        "referral_likelihood",
+                        new.referral_likelihood != current.referral_likelihood,
+                    ),
+                    ("coverage_tier", new.coverage_tier != current.coverage_tier),
+                ]
+                .into_iter()
+                .filter_map(|(f, changed)| changed.then_some(f))
+                .collect();
+                if !set.is_empty() {
+                    let before: String =
+                        sqlx::query_scalar("SELECT axes_by_hand FROM accounts WHERE id = $1")
+                            .bind(id.0)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let mut all: std::collections::BTreeSet<&str> =
+                        before.split(',').filter(|f| !f.is_empty()).collect();
+                    all.extend(set);
+                    sqlx::query("UPDATE accounts SET axes_by_hand = $1 WHERE id = $2")
+                        .bind(all.into_iter().collect::<Vec<_>>().join(","))
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
             if new.lifecycle_stage != current.lifecycle_stage {
                 record_transition!(
                     tx,

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use kizuna_domain::condition::Condition;
-use kizuna_store::{Segment, SegmentDraft, SegmentMatch};
+use kizuna_domain::segmentation::SegmentationRules;
+use kizuna_store::{Segment, SegmentDraft, SegmentMatch, SegmentationRun};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,6 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_segment, update_segment, delete_segment))
         .routes(routes!(segment_accounts))
         .routes(routes!(preview))
+        .routes(routes!(get_rules, put_rules))
+        .routes(routes!(apply_rules))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -142,4 +145,37 @@ async fn preview(
             .match_condition(&condition, body.limit.unwrap_or(50).min(1000))
             .await?,
     ))
+}
+
+/// The segmentation rules: per axis (contract value, growth potential, brand value, referral
+/// likelihood, coverage tier), the first rule whose condition holds sets the value.
+#[utoipa::path(get, path = "/api/v1/segmentation/rules", tag = "segments",
+    responses((status = 200, body = SegmentationRules)))]
+async fn get_rules(State(s): State<AppState>) -> ApiResult<Json<SegmentationRules>> {
+    Ok(Json(s.store.segmentation_rules().await?))
+}
+
+/// Replaces the rules (admin). A bad value or condition is a 422 naming `rules[i].value` or
+/// `rules[i].when`.
+#[utoipa::path(put, path = "/api/v1/segmentation/rules", tag = "segments", request_body = SegmentationRules,
+    responses((status = 200, body = SegmentationRules), (status = 422, body = ErrorBody)))]
+async fn put_rules(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(rules): ApiJson<SegmentationRules>,
+) -> ApiResult<Json<SegmentationRules>> {
+    s.store
+        .set_segmentation_rules(&rules, &caller.actor)
+        .await?;
+    Ok(Json(s.store.segmentation_rules().await?))
+}
+
+/// Applies the rules to every account now; axes a person set by hand stay as they are.
+#[utoipa::path(post, path = "/api/v1/segmentation/apply", tag = "segments",
+    responses((status = 200, body = SegmentationRun)))]
+async fn apply_rules(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<SegmentationRun>> {
+    Ok(Json(s.store.apply_segmentation_rules(&caller.actor).await?))
 }

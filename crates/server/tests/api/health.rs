@@ -259,3 +259,53 @@ async fn journeys_track_milestones_by_hand_and_by_condition() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn segmentation_rules_set_axes_except_those_set_by_hand() {
+    on_each_backend(|app| async move {
+        let mut ids = Vec::new();
+        for name in ["Big", "Small", "Hand"] {
+            let a = app.expect(Method::POST, "/api/v1/accounts", json!({"name": name}), 201).await;
+            ids.push(a["id"].as_i64().unwrap());
+        }
+        let today = chrono::Utc::now().date_naive();
+        for (id, mrr) in [(ids[0], 2_000_000), (ids[1], 10_000), (ids[2], 2_000_000)] {
+            app.expect(
+                Method::POST,
+                &format!("/api/v1/accounts/{id}/subscriptions"),
+                json!({"product": "Cloud", "mrr": mrr, "seats": 5, "start_date": (today - chrono::Duration::days(10)).to_string(),
+                       "end_date": (today + chrono::Duration::days(355)).to_string()}),
+                201,
+            )
+            .await;
+        }
+        // A person sets Hand's tier; rules leave it alone afterwards.
+        app.expect(Method::PATCH, &format!("/api/v1/accounts/{}", ids[2]), json!({"contract_value_tier": "smb"}), 200).await;
+        let rules = json!({"rules": [
+            {"axis": "contract_value_tier", "value": "enterprise", "when": "arr >= 12000000.0"},
+            {"axis": "contract_value_tier", "value": "smb", "when": "true"},
+            {"axis": "coverage_tier", "value": "high_touch", "when": "arr >= 12000000.0"}
+        ]});
+        let r = app.request(Method::PUT, "/api/v1/segmentation/rules", &app.write).json(&rules).send().await.unwrap();
+        assert_eq!(r.status(), 403, "rules are an admin's");
+        let bad = json!({"rules": [{"axis": "coverage_tier", "value": "vip", "when": "arr >"}]});
+        let r = app.request(Method::PUT, "/api/v1/segmentation/rules", &app.admin).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let r = app.request(Method::PUT, "/api/v1/segmentation/rules", &app.admin).json(&rules).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = app.request(Method::POST, "/api/v1/segmentation/apply", &app.admin).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let run: Value = r.json().await.unwrap();
+        assert_eq!(run["kept_by_hand"], 1, "{run}");
+        let path = |i: usize| format!("/api/v1/accounts/{}", ids[i]);
+        let big = app.get_json(&path(0)).await;
+        assert_eq!(big["contract_value_tier"], "enterprise");
+        assert_eq!(big["coverage_tier"], "high_touch");
+        assert_eq!(app.get_json(&path(1)).await["contract_value_tier"], "smb");
+        let hand = app.get_json(&path(2)).await;
+        assert_eq!(hand["contract_value_tier"], "smb", "set by hand, kept");
+        assert_eq!(hand["coverage_tier"], "high_touch", "not set by hand, so the rule applies");
+        app
+    })
+    .await;
+}
