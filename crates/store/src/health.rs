@@ -15,7 +15,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use kizuna_domain::account::{ContractValueTier, CoverageTier, LifecycleStage};
 use kizuna_domain::health::{HealthBand, Trend};
 use kizuna_domain::ids::AccountId;
 use kizuna_domain::indicator::{
@@ -29,6 +28,7 @@ use kizuna_domain::ValidationError;
 use serde::Serialize;
 
 use crate::audit::{audit, Actor};
+use crate::rows::{parse, parse_opt};
 use crate::sql::placeholders;
 use crate::{now, Result, Store, StoreError};
 
@@ -88,14 +88,6 @@ struct SnapshotRow {
     adoption_band: Option<String>,
     measures: String,
     computed_at: DateTime<Utc>,
-}
-
-fn parse_opt<T: std::str::FromStr>(s: Option<&str>, what: &str) -> Result<Option<T>> {
-    s.map(|s| {
-        s.parse()
-            .map_err(|_| StoreError::Corrupt(format!("{what} `{s}`")))
-    })
-    .transpose()
 }
 
 impl TryFrom<SnapshotRow> for Snapshot {
@@ -924,17 +916,9 @@ impl Store {
             }
             for (id, tier, stage, value) in accounts {
                 let axes = AccountAxes {
-                    coverage_tier: tier
-                        .parse::<CoverageTier>()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    lifecycle_stage: stage
-                        .parse::<LifecycleStage>()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    contract_value_tier: value
-                        .as_deref()
-                        .map(str::parse::<ContractValueTier>)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    coverage_tier: parse(&tier, "coverage_tier")?,
+                    lifecycle_stage: parse(&stage, "lifecycle_stage")?,
+                    contract_value_tier: parse_opt(value.as_deref(), "contract_value_tier")?,
                 };
                 index.insert(id, out.len());
                 out.push(Gathered {
@@ -1326,21 +1310,23 @@ impl Store {
 
     /// The latest snapshot of an account on or before `on`.
     pub async fn snapshot_on(&self, id: AccountId, on: NaiveDate) -> Result<Option<Snapshot>> {
-        let sql = format!(
-            "SELECT {SNAPSHOT_COLUMNS} FROM health_snapshots WHERE account_id = $1 AND day <= $2 ORDER BY day DESC LIMIT 1"
-        );
-        let row: Option<SnapshotRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(id.0)
-            .bind(on)
-            .fetch_optional(pool)
-            .await?);
-        row.map(Snapshot::try_from).transpose()
+        self.latest_snapshot(id, "<=", on).await
     }
 
     /// The snapshot before `day`.
     pub async fn snapshot_before(&self, id: AccountId, day: NaiveDate) -> Result<Option<Snapshot>> {
+        self.latest_snapshot(id, "<", day).await
+    }
+
+    /// The latest snapshot whose day compares to `day` by `op` (`<` or `<=`, never caller input).
+    async fn latest_snapshot(
+        &self,
+        id: AccountId,
+        op: &'static str,
+        day: NaiveDate,
+    ) -> Result<Option<Snapshot>> {
         let sql = format!(
-            "SELECT {SNAPSHOT_COLUMNS} FROM health_snapshots WHERE account_id = $1 AND day < $2 ORDER BY day DESC LIMIT 1"
+            "SELECT {SNAPSHOT_COLUMNS} FROM health_snapshots WHERE account_id = $1 AND day {op} $2 ORDER BY day DESC LIMIT 1"
         );
         let row: Option<SnapshotRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(id.0)
@@ -1361,24 +1347,6 @@ impl Store {
             .fetch_all(pool)
             .await?);
         rows.into_iter().map(Snapshot::try_from).collect()
-    }
-
-    /// Band per account id on one day, for every account with a snapshot that day.
-    pub async fn bands_on(
-        &self,
-        day: NaiveDate,
-    ) -> Result<Vec<(i64, Option<f64>, Option<HealthBand>)>> {
-        let rows: Vec<(i64, Option<f64>, Option<String>)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-            "SELECT account_id, score, band FROM health_snapshots WHERE day = $1 ORDER BY account_id"
-        )
-        .bind(day)
-        .fetch_all(pool)
-        .await?
-        });
-        rows.into_iter()
-            .map(|(id, s, b)| Ok((id, s, parse_opt(b.as_deref(), "health band")?)))
-            .collect()
     }
 }
 

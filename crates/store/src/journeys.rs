@@ -43,12 +43,27 @@ fn to_text(def: &JourneyDef) -> Result<String> {
 
 impl Store {
     pub async fn list_journeys(&self) -> Result<Vec<Journey>> {
-        let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, definition, created_at, updated_at FROM journeys ORDER BY id",
-            )
-            .fetch_all(pool)
+        self.journeys_where("", None).await
+    }
+
+    pub async fn journey(&self, id: i64) -> Result<Journey> {
+        self.journeys_where("WHERE id = $1", Some(id))
             .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::not_found(format!("journey {id}")))
+    }
+
+    async fn journeys_where(&self, filter: &str, id: Option<i64>) -> Result<Vec<Journey>> {
+        let sql = format!(
+            "SELECT id, definition, created_at, updated_at FROM journeys {filter} ORDER BY id"
+        );
+        let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await?
         });
         rows.into_iter()
             .map(|(id, d, created_at, updated_at)| {
@@ -62,14 +77,6 @@ impl Store {
             .collect()
     }
 
-    pub async fn journey(&self, id: i64) -> Result<Journey> {
-        self.list_journeys()
-            .await?
-            .into_iter()
-            .find(|j| j.id == id)
-            .ok_or_else(|| StoreError::not_found(format!("journey {id}")))
-    }
-
     /// Installs the shipped onboarding journey when there is no journey at all.
     pub async fn ensure_default_journey(&self) -> Result<()> {
         let n: i64 = on_pool!(self, |pool| sqlx::query_scalar(
@@ -78,8 +85,14 @@ impl Store {
         .fetch_one(pool)
         .await?);
         if n == 0 {
-            self.create_journey(default_onboarding(), &Actor::System("setup"))
-                .await?;
+            // Two callers may find none and race to create it; the loser finds it made.
+            match self
+                .create_journey(default_onboarding(), &Actor::System("setup"))
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

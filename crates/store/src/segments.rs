@@ -101,7 +101,22 @@ fn checked(draft: &SegmentDraft) -> Result<(String, Option<String>, String)> {
 
 impl Store {
     pub async fn list_segments(&self) -> Result<Vec<Segment>> {
-        #[allow(clippy::type_complexity)] // one row of the query, read once just below
+        self.segments_where("", None).await
+    }
+
+    pub async fn segment(&self, id: i64) -> Result<Segment> {
+        self.segments_where("WHERE id = $1", Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::not_found(format!("segment {id}")))
+    }
+
+    async fn segments_where(&self, filter: &str, id: Option<i64>) -> Result<Vec<Segment>> {
+        let sql = format!(
+            "SELECT id, name, description, expression, created_by, created_at, updated_at FROM segments {filter} ORDER BY name"
+        );
+        #[allow(clippy::type_complexity)]
         let rows: Vec<(
             i64,
             String,
@@ -111,11 +126,11 @@ impl Store {
             DateTime<Utc>,
             DateTime<Utc>,
         )> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, name, description, expression, created_by, created_at, updated_at FROM segments ORDER BY name"
-            )
-            .fetch_all(pool)
-            .await?
+            let mut q = sqlx::query_as(&sql);
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await?
         });
         Ok(rows
             .into_iter()
@@ -131,14 +146,6 @@ impl Store {
                 },
             )
             .collect())
-    }
-
-    pub async fn segment(&self, id: i64) -> Result<Segment> {
-        self.list_segments()
-            .await?
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| StoreError::not_found(format!("segment {id}")))
     }
 
     pub async fn create_segment(&self, draft: SegmentDraft, actor: &Actor) -> Result<Segment> {

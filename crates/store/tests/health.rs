@@ -3,10 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use kizuna_domain::account::AccountDraft;
 use kizuna_domain::contact::{ContactDraft, ContactRole};
-use kizuna_domain::health::HealthBand;
 use kizuna_domain::indicator::AdoptionSettings;
 use kizuna_domain::scorecard::{default_scorecard, ManualScore, Scorecard};
 use kizuna_domain::subscription::{SubscriptionDraft, SubscriptionStatus};
@@ -252,8 +251,6 @@ async fn scorecards_keep_one_default() {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-        let _ = HealthBand::Red;
-        let _: NaiveDate = Utc::now().date_naive();
     })
     .await;
 }
