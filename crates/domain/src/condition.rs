@@ -136,8 +136,68 @@ impl Condition {
     /// (a missing value compared with a number, a type mismatch) is an error, which callers count
     /// as no match.
     pub fn matches(&self, f: &Facts) -> Result<bool, String> {
+        self.matches_in(&FactsContext::new(f)?)
+    }
+
+    /// Like [`Condition::matches`] over a context built once for an account, so that many
+    /// conditions (every rule) are checked without rebuilding it.
+    pub fn matches_in(&self, c: &FactsContext) -> Result<bool, String> {
+        match self.program.execute(&c.0) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(format!("the expression gives {other:?}, not true or false")),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    }
+
+    /// The fields this condition reads, sorted: what a rule firing records with their values.
+    pub fn fields(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .program
+            .references()
+            .variables()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// The fields of one account as a CEL context.
+pub struct FactsContext(Context<'static>);
+
+impl std::fmt::Debug for FactsContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FactsContext")
+    }
+}
+
+impl FactsContext {
+    pub fn new(f: &Facts) -> Result<FactsContext, String> {
         let mut c = Context::default();
-        let vars: [(&str, Value); 16] = [
+        for (k, v) in f.values() {
+            c.add_variable_from_value(k, v);
+        }
+        let metrics: HashMap<String, f64> = f
+            .indicators
+            .metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        c.add_variable("metrics", metrics)
+            .map_err(|e| e.to_string())?;
+        Ok(FactsContext(c))
+    }
+}
+
+impl Facts {
+    /// Every named field with its CEL value (not `metrics`).
+    fn values(&self) -> Vec<(&'static str, Value)> {
+        let f = self;
+        let mut out: Vec<(&'static str, Value)> = vec![
             ("name", Value::String(f.name.clone().into())),
             ("industry", text(&f.industry)),
             ("employees", f.employees.map_or(Value::Null, Value::Int)),
@@ -161,28 +221,37 @@ impl Condition {
             ("health_band", text(&f.health_band)),
             ("health_trend", text(&f.health_trend)),
         ];
-        for (k, v) in vars {
-            c.add_variable_from_value(k, v);
-        }
         for ind in Indicator::ALL {
             let r = crate::indicator::IndicatorRef::Builtin(*ind);
-            c.add_variable_from_value(ind.as_str(), num(f.indicators.get(&r)));
+            out.push((ind.as_str(), num(f.indicators.get(&r))));
         }
-        let metrics: HashMap<String, f64> = f
-            .indicators
-            .metrics
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect::<BTreeMap<_, _>>()
-            .into_iter()
-            .collect();
-        c.add_variable("metrics", metrics)
-            .map_err(|e| e.to_string())?;
-        match self.program.execute(&c) {
-            Ok(Value::Bool(b)) => Ok(b),
-            Ok(other) => Err(format!("the expression gives {other:?}, not true or false")),
-            Err(e) => Err(format!("{e:?}")),
+        out
+    }
+
+    /// The named fields' values as JSON (`metrics` as its map): what a rule firing or a task
+    /// records as the data that caused it.
+    pub fn json_of(&self, fields: &[String]) -> serde_json::Map<String, serde_json::Value> {
+        let values = self.values();
+        let mut out = serde_json::Map::new();
+        for name in fields {
+            if name == "metrics" {
+                out.insert(
+                    name.clone(),
+                    serde_json::to_value(&self.indicators.metrics).unwrap_or_default(),
+                );
+                continue;
+            }
+            if let Some((_, v)) = values.iter().find(|(k, _)| *k == name) {
+                let j = match v {
+                    Value::String(s) => serde_json::Value::String(s.to_string()),
+                    Value::Int(i) => serde_json::Value::from(*i),
+                    Value::Float(x) => serde_json::Value::from(*x),
+                    _ => serde_json::Value::Null,
+                };
+                out.insert(name.clone(), j);
+            }
         }
+        out
     }
 }
 

@@ -5,6 +5,7 @@
 //! types and the server exposes them.
 
 pub mod account;
+pub mod automation;
 pub mod condition;
 pub mod contact;
 pub mod email;
@@ -24,6 +25,7 @@ pub mod segment;
 pub mod segmentation;
 pub mod subscription;
 pub mod survey;
+pub mod template;
 pub mod text;
 pub mod ticket;
 pub mod token;

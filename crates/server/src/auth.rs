@@ -36,13 +36,29 @@ pub fn bearer(req: &Request) -> Option<&str> {
 
 /// The scope a request needs: admin for the admin areas, read for reads, write for the rest.
 fn needed_scope(method: &Method, path: &str) -> TokenScope {
-    const ADMIN_AREAS: &[&str] = &["/api/v1/tokens", "/api/v1/users", "/api/v1/audit"];
+    const ADMIN_AREAS: &[&str] = &[
+        "/api/v1/tokens",
+        "/api/v1/users",
+        "/api/v1/audit",
+        "/api/v1/webhooks",
+        "/api/v1/webhook-deliveries",
+        "/api/v1/jobs",
+    ];
+    // Areas where reading is for everyone and changing is for admins.
+    const ADMIN_WRITES: &[&str] = &[
+        "/api/v1/features",
+        "/api/v1/scorecards",
+        "/api/v1/segmentation",
+        "/api/v1/rules",
+        "/api/v1/email-templates",
+        "/api/v1/emails",
+        "/api/v1/engagement",
+    ];
+    // Starting a playbook is a CSM's action; changing playbooks is an admin's.
+    let playbook_admin = path.starts_with("/api/v1/playbooks") && !path.ends_with("/start");
     let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if ADMIN_AREAS.iter().any(|p| path.starts_with(p))
-        || ((path.starts_with("/api/v1/features")
-            || path.starts_with("/api/v1/scorecards")
-            || path.starts_with("/api/v1/segmentation"))
-            && !read_only)
+        || ((ADMIN_WRITES.iter().any(|p| path.starts_with(p)) || playbook_admin) && !read_only)
     {
         TokenScope::Admin
     } else if read_only {

@@ -30,6 +30,71 @@ pub struct Config {
     pub segment: SegmentConfig,
     /// Health score recomputes.
     pub health: HealthConfig,
+    /// Rules, playbooks, e-mail, webhooks, engagement and surveys: the scheduler's jobs.
+    pub automation: AutomationConfig,
+}
+
+/// The scheduler and what its jobs need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutomationConfig {
+    /// Run the scheduler in this instance (several instances may: each due job runs once).
+    pub scheduler: bool,
+    /// Seconds between the scheduler's looks at due jobs.
+    pub tick_seconds: u64,
+    /// The address people reach Kizuna at, for links in e-mail (survey answers, unsubscribe).
+    pub base_url: String,
+    /// The language of customer-facing e-mail for contacts without one (`ja` or `en`).
+    pub default_locale: String,
+    /// The hour (UTC) the daily jobs (daily rules, engagement cadence) run.
+    pub daily_hour_utc: u32,
+    /// Outgoing e-mail; without a host, e-mail stays queued (visible in the log) until one is set.
+    pub smtp: SmtpConfig,
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        AutomationConfig {
+            scheduler: true,
+            tick_seconds: 5,
+            base_url: "http://127.0.0.1:8080".into(),
+            default_locale: "ja".into(),
+            daily_hour_utc: 0,
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+/// An SMTP server (submission with STARTTLS, or implicit TLS, or plain on a trusted network).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: Option<String>,
+    pub port: u16,
+    /// `starttls` (the default), `tls` (implicit, port 465) or `none`.
+    pub tls: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender, e.g. `Kizuna <cs@example.com>`.
+    pub from: String,
+    /// A PEM file of extra trusted certificates (a private CA).
+    pub ca_file: Option<String>,
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: 587,
+            tls: "starttls".into(),
+            username: None,
+            password: None,
+            from: "Kizuna <kizuna@localhost>".into(),
+            ca_file: None,
+            timeout_seconds: 20,
+        }
+    }
 }
 
 /// When the server recomputes health scores, and how the adoption index is graded.
@@ -100,6 +165,7 @@ impl Default for Config {
             secure_cookies: None,
             segment: SegmentConfig::default(),
             health: HealthConfig::default(),
+            automation: AutomationConfig::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod automation;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
@@ -177,10 +178,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let scorer = tokio::spawn(scoring::run(self.state.clone()));
+        let scheduler = tokio::spawn(automation::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         scorer.abort();
+        scheduler.abort();
         served?;
         Ok(())
     }

@@ -13,6 +13,7 @@
 mod macros;
 mod accounts;
 mod audit;
+pub mod automation;
 mod contacts;
 mod error;
 mod features;
@@ -42,6 +43,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountDetail, AccountFilter, LifecycleTransition};
 pub use audit::{Actor, AuditEntry};
+pub use automation::AutomationContext;
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;

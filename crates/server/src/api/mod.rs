@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod automation;
 pub mod health;
 pub mod import;
 pub mod journeys;
@@ -36,6 +37,7 @@ use crate::{auth, AppState};
         (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
         (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
         (name = "journeys", description = "Journey maps and each account's progress on them"),
+        (name = "automation", description = "Rules, tasks, playbooks, e-mail, webhooks, engagement cadence, NPS surveys and the scheduler's jobs"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(segments::routes())
         .merge(journeys::routes())
+        .merge(automation::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }
