@@ -72,6 +72,13 @@ impl TestApp {
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
+    // The scheduler stays off unless a test asks for it: its jobs would change data under
+    // tests that do not expect them.
+    spawn_app_with(db, |c| c.automation.scheduler = false).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let store = db.store.clone();
     let backend = store.backend().to_string();
     let token = |scope| {
@@ -89,11 +96,12 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         token(TokenScope::Write).await,
         token(TokenScope::Admin).await,
     );
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
         ..Config::default()
     };
+    adjust(&mut config);
     let app = Application::with_store(config, store).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,6 +133,20 @@ where
 {
     for db in testing::all().await {
         let app = spawn_app(db).await;
+        let app = check(app).await;
+        app.stop().await;
+    }
+}
+
+/// Like [`on_each_backend`], with the configuration adjusted first.
+pub async fn on_each_backend_with<A, F, Fut>(adjust: A, check: F)
+where
+    A: Fn(&mut Config),
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
+    for db in testing::all().await {
+        let app = spawn_app_with(db, &adjust).await;
         let app = check(app).await;
         app.stop().await;
     }

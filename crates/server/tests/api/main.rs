@@ -6,6 +6,7 @@
 
 mod accounts;
 mod auth;
+mod automation;
 mod health;
 mod helpers;
 mod import;

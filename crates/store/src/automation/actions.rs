@@ -260,16 +260,15 @@ type AccountRow = (
 
 impl Store {
     pub(crate) async fn account_info(&self, id: i64) -> Result<Option<AccountInfo>> {
-        let row: Option<AccountRow> =
-            on_pool!(self, |pool| {
-                sqlx::query_as(
+        let row: Option<AccountRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT id, name, owner_id, health_score, health_band, lifecycle_stage, renewal_date \
              FROM accounts WHERE id = $1 AND deleted_at IS NULL"
         )
         .bind(id)
         .fetch_optional(pool)
         .await?
-            });
+        });
         Ok(row.map(|r| AccountInfo {
             id: r.0,
             name: r.1,

@@ -163,14 +163,13 @@ impl Store {
         .fetch_all(pool)
         .await?
         });
-        let last: Vec<(i64, String, DateTime<Utc>)> =
-            on_pool!(self, |pool| {
-                sqlx::query_as(
+        let last: Vec<(i64, String, DateTime<Utc>)> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT account_id, kind, MAX(occurred_at) FROM touchpoints GROUP BY account_id, kind"
         )
         .fetch_all(pool)
         .await?
-            });
+        });
         let mut by_account: HashMap<i64, BTreeMap<TouchpointKind, NaiveDate>> = HashMap::new();
         for (a, kind, at) in last {
             if let Ok(k) = kind.parse() {

@@ -102,9 +102,8 @@ impl Store {
         if due > at {
             return Ok(None);
         }
-        let n =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
             "UPDATE scheduled_jobs SET lease_owner = $1, lease_until = $2, last_started_at = $3 \
              WHERE name = $4 AND next_run_at = $5 AND (lease_until IS NULL OR lease_until < $3)"
         )
@@ -116,7 +115,7 @@ impl Store {
         .execute(pool)
         .await?
         .rows_affected()
-            });
+        });
         Ok((n == 1).then_some(due))
     }
 
