@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         kizuna_web::WebConfig {
             secure_cookies: state.config.secure_cookies,
             adoption: state.config.health.adoption,
+            automation: automation::context(&state.config.automation),
             ..Default::default()
         },
     );

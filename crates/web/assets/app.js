@@ -76,8 +76,34 @@
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 
+  // A line-and-bar chart from a JSON block: {labels, x_name, y_name, series: [{name, type, data, y2}]}.
+  function comboCharts() {
+    if (typeof echarts === "undefined") return;
+    document.querySelectorAll("[data-combo-chart]").forEach(function (el) {
+      var dataEl = document.getElementById(el.getAttribute("data-combo-chart"));
+      if (!dataEl) return;
+      var data = JSON.parse(dataEl.textContent);
+      var chart = echarts.init(el);
+      var hasY2 = data.series.some(function (s) { return s.y2; });
+      var yAxis = [{ type: "value", name: data.y_name }];
+      if (hasY2) yAxis.push({ type: "value", name: data.series.filter(function (s) { return s.y2; })[0].name, splitLine: { show: false } });
+      chart.setOption({
+        tooltip: { trigger: "axis" },
+        legend: { top: 0 },
+        grid: { left: 50, right: hasY2 ? 60 : 20, top: 40, bottom: 40 },
+        xAxis: { type: "category", name: data.x_name, nameLocation: "middle", nameGap: 28, data: data.labels },
+        yAxis: yAxis,
+        series: data.series.map(function (s) {
+          return { name: s.name, type: s.type, data: s.data, yAxisIndex: s.y2 ? 1 : 0, connectNulls: true, barMaxWidth: 28 };
+        })
+      });
+      charts.push(chart);
+    });
+  }
+
   onReady(function () {
     syncViewQuery();
     usageCharts();
+    comboCharts();
   });
 })();

@@ -448,6 +448,16 @@ pub async fn page_handler(
         store.list_tickets(id, Some(TICKETS), None),
         store.list_survey_responses(id, Some(SURVEYS), None),
     )?;
+    let task_filter = kizuna_store::automation::TaskFilter {
+        account_id: Some(id.0),
+        limit: Some(20),
+        ..Default::default()
+    };
+    let (tasks, runs, playbooks) = futures::try_join!(
+        store.list_tasks(&task_filter, ctx.today),
+        store.playbook_runs(Some(id.0), None, Some("active")),
+        store.list_playbooks(),
+    )?;
     let a = &detail.account;
     let owner = a
         .owner_id
@@ -543,6 +553,40 @@ pub async fn page_handler(
                 (json_script("usage-data", &chart))
             } @else {
                 (empty(i, "account.usage_empty", "account.usage_empty_hint"))
+            }
+        }
+        section.card #tasks {
+            h2 { (i.tr("tasks.account_tasks")) }
+            @if tasks.items.is_empty() {
+                (empty(i, "tasks.account_empty", "tasks.account_empty_hint"))
+            } @else {
+                (crate::automation::task_table(&ctx, &tasks.items, false, &format!("/accounts/{}#tasks", a.id)))
+            }
+            @if !runs.is_empty() {
+                h3 { (i.tr("tasks.running")) }
+                ul.runs {
+                    @for r in &runs {
+                        li {
+                            (r.playbook_name) " "
+                            progress value=(r.completed_steps) max=(r.total_steps.max(1)) {}
+                            " " (r.completed_steps) " / " (r.total_steps)
+                            " " span.muted { (i.date(r.started_on)) }
+                        }
+                    }
+                }
+            }
+            @if can_edit && !playbooks.is_empty() {
+                form.inline method="post" action=(format!("/accounts/{}/playbooks", a.id)) {
+                    (csrf(&ctx))
+                    label { (i.tr("tasks.start_playbook")) " "
+                        select name="playbook_id" {
+                            @for p in &playbooks {
+                                option value=(p.id) { (match (i.locale, &p.spec.name_ja) { (kizuna_domain::user::Locale::Ja, Some(n)) => n.as_str(), _ => p.spec.name.as_str() }) }
+                            }
+                        }
+                    }
+                    button.secondary type="submit" { (i.tr("tasks.start")) }
+                }
             }
         }
         div.columns {
@@ -792,4 +836,25 @@ mod tests {
         check(&[10, 1], &[]);
         check(&[0, 500], &[]);
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StartPlaybookForm {
+    pub playbook_id: i64,
+}
+
+/// Starts a playbook for the account (a CSM on their own accounts, managers and admins on all).
+pub async fn start_playbook(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<StartPlaybookForm>,
+) -> WebResult<Response> {
+    let account = state.store.account(AccountId(id)).await?;
+    ctx.require_edit(&account)?;
+    state
+        .store
+        .start_playbook(f.playbook_id, id, ctx.today, &ctx.actor())
+        .await?;
+    Ok(axum::response::Redirect::to(&format!("/accounts/{id}#tasks")).into_response())
 }

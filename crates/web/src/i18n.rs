@@ -325,6 +325,9 @@ mod tests {
             "users",
             "tokens",
             "error",
+            "tasks",
+            "automation",
+            "survey",
         ];
         let mut out = Vec::new();
         let mut rest = text;
@@ -378,6 +381,16 @@ mod tests {
             ("role", Role::NAMES),
             ("locale", Locale::NAMES),
             ("nps", &["promoter", "passive", "detractor"]),
+            ("task_kind", crate::automation::VOCABULARIES[0].1),
+            ("priority", crate::automation::VOCABULARIES[1].1),
+            ("reason", crate::automation::VOCABULARIES[2].1),
+            ("outcome", crate::automation::VOCABULARIES[3].1),
+            ("task_status", crate::automation::VOCABULARIES[4].1),
+            ("trigger", crate::automation::VOCABULARIES[5].1),
+            ("action", crate::automation::VOCABULARIES[6].1),
+            ("step", crate::automation::VOCABULARIES[7].1),
+            ("owner_role", crate::automation::VOCABULARIES[8].1),
+            ("email_status", crate::automation::VOCABULARIES[9].1),
             (
                 "moment",
                 &[

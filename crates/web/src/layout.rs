@@ -16,6 +16,8 @@ use crate::session::{Ctx, CSRF_FIELD};
 pub enum Nav {
     Portfolio,
     Accounts,
+    Tasks,
+    Automation,
     Settings,
     None,
 }
@@ -64,6 +66,8 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, scripts: Scripts, body: Markup) ->
                     nav.mainnav {
                         a href="/" .current[nav == Nav::Portfolio] { (i.tr("nav.portfolio")) }
                         a href="/accounts" .current[nav == Nav::Accounts] { (i.tr("nav.accounts")) }
+                        a href="/tasks" .current[nav == Nav::Tasks] { (i.tr("nav.tasks")) }
+                        a href="/automation" .current[nav == Nav::Automation] { (i.tr("nav.automation")) }
                         a href="/settings" .current[nav == Nav::Settings] { (i.tr("nav.settings")) }
                     }
                     div.userbox {

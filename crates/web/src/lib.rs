@@ -11,6 +11,7 @@ pub mod account;
 pub mod accounts;
 pub mod assets;
 pub mod auth;
+pub mod automation;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -40,6 +41,9 @@ pub struct WebConfig {
     pub session_days: i64,
     /// How the adoption index is graded in health explanations (the server's health settings).
     pub adoption: kizuna_domain::indicator::AdoptionSettings,
+    /// Links in e-mail and the default language of customer mail (the server's automation
+    /// settings).
+    pub automation: kizuna_store::AutomationContext,
 }
 
 impl Default for WebConfig {
@@ -48,6 +52,7 @@ impl Default for WebConfig {
             secure_cookies: None,
             session_days: 14,
             adoption: Default::default(),
+            automation: Default::default(),
         }
     }
 }
@@ -82,6 +87,7 @@ pub fn router(state: WebState) -> Router {
             get(account::page_handler).post(account::update_account),
         )
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
+        .route("/accounts/{id}/playbooks", post(account::start_playbook))
         .route("/accounts/{id}/health", get(health::page_handler))
         .route("/settings", get(settings::profile))
         .route("/settings/password", post(settings::change_password))
@@ -98,6 +104,31 @@ pub fn router(state: WebState) -> Router {
             get(settings::tokens).post(settings::create_token),
         )
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route("/tasks", get(automation::tasks_page))
+        .route("/tasks/{id}", post(automation::update_task))
+        .route("/automation", get(automation::rules_page))
+        .route("/automation/rules", post(automation::save_rule))
+        .route("/automation/rules/preview", post(automation::preview_rule))
+        .route("/automation/rules/{id}", post(automation::save_rule))
+        .route("/automation/playbooks", get(automation::playbooks_page))
+        .route("/automation/email", get(automation::email_page))
+        .route("/automation/email/{key}", post(automation::save_template))
+        .route(
+            "/automation/webhooks",
+            get(automation::webhooks_page).post(automation::create_webhook),
+        )
+        .route("/automation/jobs", get(automation::jobs_page))
+        .route("/automation/jobs/{name}/run", post(automation::run_job))
+        .route("/automation/nps", get(automation::nps_page))
+        .route("/automation/nps/send", post(automation::send_nps))
+        .route(
+            "/s/{token}",
+            get(automation::survey_page).post(automation::answer_survey),
+        )
+        .route(
+            "/u/{token}",
+            get(automation::unsubscribe_page).post(automation::unsubscribe),
+        )
         .route("/assets/{version}/{name}", get(assets::serve))
         .layer(middleware::from_fn_with_state(state.clone(), session::gate))
         .with_state(state)

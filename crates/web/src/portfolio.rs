@@ -32,10 +32,16 @@ pub async fn page_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<
         limit: Some(LIST_ROWS),
         ..Default::default()
     };
-    let (bands, worse, renewals) = futures::try_join!(
+    let my_tasks = kizuna_store::automation::TaskFilter {
+        owner_id: Some(ctx.user.id.0),
+        limit: Some(LIST_ROWS),
+        ..Default::default()
+    };
+    let (bands, worse, renewals, tasks) = futures::try_join!(
         state.store.band_counts(owner),
         state.store.accounts_trending_down(owner, LIST_ROWS),
         state.store.list_accounts(&renewal_filter),
+        state.store.list_tasks(&my_tasks, ctx.today),
     )?;
     let total: i64 = bands.iter().map(|b| b.accounts).sum();
     let count_of = |band: Option<HealthBand>| {
@@ -58,6 +64,17 @@ pub async fn page_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<
     };
     let body = html! {
         h1 { (title) }
+        section.card #my-tasks {
+            h2 { (i.tr("tasks.mine")) }
+            @if tasks.items.is_empty() {
+                (empty(i, "tasks.mine_empty", "tasks.mine_empty_hint"))
+            } @else {
+                (crate::automation::task_table(&ctx, &tasks.items, true, "/"))
+                @if tasks.total > LIST_ROWS {
+                    p { a href="/tasks?scope=mine" { (i.trf("tasks.all_mine", &[("n", &i.int(tasks.total))])) } }
+                }
+            }
+        }
         @if total == 0 {
             (empty(i, "portfolio.empty", if owner.is_some() { "portfolio.empty_hint_csm" } else { "portfolio.empty_hint" }))
         } @else {

@@ -230,7 +230,13 @@ fn is_htmx(headers: &HeaderMap) -> bool {
 
 /// Paths reachable without signing in.
 fn is_public(path: &str) -> bool {
-    path == "/signin" || path.starts_with("/assets/")
+    path == "/signin" || path.starts_with("/assets/") || is_signed_link(path)
+}
+
+/// The pages a customer reaches from an e-mail (NPS answer, unsubscribe): the signed link is the
+/// credential, so they need no session and no CSRF token.
+fn is_signed_link(path: &str) -> bool {
+    path.starts_with("/s/") || path.starts_with("/u/")
 }
 
 /// The middleware of every UI route: finds the session, sets the language, checks the CSRF token
@@ -273,7 +279,7 @@ pub async fn gate(State(state): State<WebState>, req: Request, next: Next) -> Re
     let htmx = is_htmx(&headers);
 
     let mut req = req;
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && !is_signed_link(&path) {
         let expected = match (&ctx, path.as_str()) {
             (Some(c), _) => Some(c.csrf.clone()),
             (None, "/signin") => cookie(&headers, SIGNIN_CSRF_COOKIE).map(str::to_string),

@@ -3,6 +3,8 @@
 //! delivered signed to a real HTTP receiver, and two instances on one PostgreSQL run a due job
 //! once.
 
+#![allow(clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

@@ -322,8 +322,14 @@ impl Store {
             None => None,
         };
         // (contact id, user id, name, address, locale)
-        let mut recipients: Vec<(Option<i64>, Option<i64>, Option<String>, String, Locale)> =
-            Vec::new();
+        #[allow(clippy::type_complexity)]
+        let mut recipients: Vec<(
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            String,
+            Locale,
+        )> = Vec::new();
         match to {
             Recipient::Owner => {
                 if let Some((id, name, email, locale)) = &owner {

@@ -468,6 +468,7 @@ impl Store {
 
     /// The invitation a signed link names.
     pub async fn survey_invitation(&self, id: i64) -> Result<SurveyInvitation> {
+        #[allow(clippy::type_complexity)]
         let row: Option<(
             i64,
             String,

@@ -433,6 +433,7 @@ impl Store {
     }
 
     pub async fn list_webhooks(&self) -> Result<Vec<StoredWebhook>> {
+        #[allow(clippy::type_complexity)]
         let rows: Vec<(i64, String, String, String, String, bool, DateTime<Utc>)> = on_pool!(
             self,
             |pool| {

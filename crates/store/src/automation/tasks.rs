@@ -234,6 +234,7 @@ impl Store {
 
     /// Open and overdue tasks per owner.
     pub async fn task_summary(&self, today: NaiveDate) -> Result<Vec<TaskSummary>> {
+        #[allow(clippy::type_complexity)]
         let rows: Vec<(Option<i64>, Option<String>, i64, i64, i64, i64)> =
             on_pool!(self, |pool| sqlx::query_as(
                 "SELECT t.owner_id, u.name, COUNT(*), \
