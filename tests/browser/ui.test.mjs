@@ -172,6 +172,70 @@ describe("Kizuna web UI", () => {
     await shot(admin, "settings-features-ja");
   });
 
+  test("the task cockpit lists what the rules raised, and a task closes with an outcome", async () => {
+    // The scheduler runs the daily rules when the server starts; give it a moment on a slow machine.
+    for (let i = 0; i < 40; i++) {
+      await admin.goto(`${BASE}/tasks?scope=all`);
+      if (await admin.$("table.tasks tbody tr")) break;
+      await admin.waitForTimeout(500);
+    }
+    assert.ok(await admin.$("table.tasks tbody tr"), "the shipped rules raised tasks on the demo data");
+    assert.equal(await admin.textContent(".mainnav a.current"), "タスク");
+    await shot(admin, "tasks-ja");
+    const row = admin.locator("table.tasks tbody tr").first();
+    const title = (await row.locator("td").nth(2).innerText()).split("\n")[0];
+    await row.locator("details.actions summary").click();
+    await row.locator("select[name=outcome]").selectOption("resolved");
+    await Promise.all([admin.waitForURL(/\/tasks/), row.locator("button", { hasText: "完了" }).click()]);
+    await admin.goto(`${BASE}/tasks?scope=all&view=closed`);
+    assert.match(await admin.textContent("table.tasks"), new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    assert.match(await admin.textContent("table.tasks"), /解決/);
+  });
+
+  test("the rule editor previews which accounts a rule matches, without acting", async () => {
+    await admin.goto(`${BASE}/automation?new=1`);
+    await admin.click("#editor button[hx-post]");
+    await admin.waitForSelector("#preview .flash.ok");
+    assert.match(await admin.textContent("#preview"), /件中\s*[0-9,]+件のアカウント/);
+    await shot(admin, "automation-rules-ja");
+    // A condition with a typo is refused with its reason.
+    const spec = await admin.inputValue("#editor textarea");
+    await admin.fill("#editor textarea", spec.replace("adoption_index", "adoptoin_index"));
+    await admin.click("#editor button[hx-post]");
+    await admin.waitForSelector("#preview .flash.error");
+    assert.match(await admin.textContent("#preview"), /unknown field `adoptoin_index`/);
+    for (const tab of ["playbooks", "email", "webhooks", "jobs"]) {
+      await admin.goto(`${BASE}/automation/${tab}`);
+      await shot(admin, `automation-${tab}-ja`);
+    }
+    assert.match(await admin.textContent("table.list"), /rules\.daily/);
+  });
+
+  test("an NPS survey is sent, answered once on a phone, and counted", async () => {
+    await admin.goto(`${BASE}/automation/nps`);
+    await admin.selectOption("select[name=lifecycle_stage]", "onboarding");
+    await Promise.all([admin.waitForURL(/\/automation\/nps$/), admin.click("form.stack button[type=submit]")]);
+    await admin.goto(`${BASE}/automation/email`);
+    const body = await admin.locator("pre.mailbody", { hasText: "/s/" }).first().textContent();
+    const link = body.match(/https?:\/\/\S+\/s\/\S+/)[0];
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ja-JP", isMobile: true });
+    const p = await phone.newPage();
+    await p.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+    assert.ok(await p.isVisible("fieldset.scale"));
+    await shot(p, "survey-phone");
+    await p.click(".scale-option:has(input[value='3'])");
+    await p.fill("textarea[name=comment]", "サポートの返信が遅い");
+    await p.click("button[type=submit]");
+    await p.waitForSelector(".flash.ok");
+    await shot(p, "survey-thanks");
+    await p.reload();
+    assert.ok(await p.isVisible(".flash.ok"), "answered once: the form does not come back");
+    await phone.close();
+    await admin.goto(`${BASE}/automation/nps`);
+    await admin.waitForSelector("[data-combo-chart] canvas");
+    await shot(admin, "automation-nps-ja");
+  });
+
   test("switching the language to English changes every label and format", async () => {
     await admin.goto(`${BASE}/`);
     await useLanguage(admin, "en");
@@ -189,6 +253,13 @@ describe("Kizuna web UI", () => {
     for (const tab of ["users", "tokens", "features"]) {
       await admin.goto(`${BASE}/settings/${tab}`);
       await shot(admin, `settings-${tab}-en`);
+    }
+    await admin.goto(`${BASE}/tasks?scope=all`);
+    assert.equal(await admin.textContent(".mainnav a.current"), "Tasks");
+    await shot(admin, "tasks-en");
+    for (const tab of ["", "/playbooks", "/email", "/jobs", "/nps"]) {
+      await admin.goto(`${BASE}/automation${tab}`);
+      await shot(admin, `automation${tab.replace("/", "-") || "-rules"}-en`);
     }
     await admin.goto(`${BASE}/no-such-page`);
     assert.match(await admin.textContent("h1"), /Page not found/);

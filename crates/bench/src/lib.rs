@@ -3,6 +3,7 @@
 
 pub mod ingest;
 pub mod pages;
+pub mod rules;
 pub mod score;
 
 use std::time::{Duration, Instant};

@@ -40,7 +40,7 @@ impl Default for ScoreOptions {
     }
 }
 
-fn synthesis(backend: Backend, o: &ScoreOptions, today: NaiveDate) -> Vec<String> {
+pub(crate) fn synthesis(backend: Backend, o: &ScoreOptions, today: NaiveDate) -> Vec<String> {
     let n = o.accounts;
     let d = o.days;
     let f = o.features;

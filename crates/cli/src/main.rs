@@ -126,6 +126,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 250)]
         rounds: usize,
     },
+    /// The daily rules pass (ten rules) over a large account base: time and peak memory of the
+    /// first pass (firings and tasks written) and of a second pass the same day.
+    Rules {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+    },
     /// The web UI's pages, signed in, over a large account base: p50 / p99 per page.
     Pages {
         #[command(flatten)]
@@ -364,6 +372,9 @@ async fn main() -> anyhow::Result<()> {
                         ..Default::default()
                     };
                     kizuna_bench::score::run(&target.target(), &options).await?
+                }
+                BenchCommand::Rules { target, accounts } => {
+                    kizuna_bench::rules::run(&target.target(), *accounts).await?
                 }
                 BenchCommand::Pages {
                     target,

@@ -667,7 +667,7 @@ pub async fn email_page(
                             tr {
                                 td { (i.datetime(m.created_at)) }
                                 td { (m.to_address) }
-                                td { (m.subject) }
+                                td { details.mail { summary { (m.subject) } pre.small.mailbody { (m.body) } } }
                                 td { span class=(format!("tag email-{}", m.status)) { (i.label("email_status", &m.status)) } }
                                 td.num { (m.attempts) }
                                 td.small { (m.last_error.as_deref().unwrap_or("")) }

@@ -67,6 +67,7 @@ type RuleRow = (i64, String, DateTime<Utc>, DateTime<Utc>);
 struct Candidate {
     rule: usize,
     account_id: i64,
+    info: AccountInfo,
     occurrence: String,
     matched: serde_json::Map<String, serde_json::Value>,
 }
@@ -355,6 +356,7 @@ impl Store {
                             candidates.push(Candidate {
                                 rule: i,
                                 account_id: *id,
+                                info: info_of(*id, f, today),
                                 occurrence: rule.occurrence(today, &detail),
                                 matched: f.json_of(&fields[i]),
                             });
@@ -459,6 +461,7 @@ impl Store {
                             Ok(true) => candidates.push(Candidate {
                                 rule: i,
                                 account_id: id,
+                                info: info_of(id, &f, today),
                                 occurrence: rule.occurrence(today, detail),
                                 matched: f.json_of(&fields[i]),
                             }),
@@ -498,7 +501,7 @@ impl Store {
         Ok(run)
     }
 
-    /// Records new firings and writes their effects, one transaction per firing.
+    /// Records new firings and writes their effects.
     async fn fire(
         &self,
         rules: &[(i64, Rule)],
@@ -510,35 +513,52 @@ impl Store {
         if candidates.is_empty() {
             return Ok(());
         }
-        // Skip what fired before without planning it again.
-        let mut fresh = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            let rule_id = rules[c.rule].0;
-            let seen: Option<i64> = on_pool!(self, |pool| {
-                sqlx::query_scalar(
-                "SELECT id FROM rule_firings WHERE rule_id = $1 AND account_id = $2 AND occurrence = $3"
+        // Skip what fired before without planning it again: one read for the whole batch.
+        let lo = candidates.iter().map(|c| c.account_id).min().unwrap_or(0);
+        let hi = candidates.iter().map(|c| c.account_id).max().unwrap_or(0);
+        let mut occurrences: Vec<&str> = candidates.iter().map(|c| c.occurrence.as_str()).collect();
+        occurrences.sort_unstable();
+        occurrences.dedup();
+        let occurrences_json =
+            serde_json::to_string(&occurrences).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let seen: Vec<(i64, i64, String)> = match &self.pool {
+            crate::Pool::Sqlite(pool) => sqlx::query_as(
+                "SELECT rule_id, account_id, occurrence FROM rule_firings WHERE account_id BETWEEN $1 AND $2 \
+                 AND occurrence IN (SELECT value FROM json_each($3))",
             )
-            .bind(rule_id)
-            .bind(c.account_id)
-            .bind(&c.occurrence)
-            .fetch_optional(pool)
-            .await?
-            });
-            if seen.is_none() {
-                fresh.push(c);
-            }
-        }
-        for c in fresh {
+            .bind(lo)
+            .bind(hi)
+            .bind(&occurrences_json)
+            .fetch_all(pool)
+            .await?,
+            crate::Pool::Postgres(pool) => sqlx::query_as(
+                "SELECT rule_id, account_id, occurrence FROM rule_firings WHERE account_id BETWEEN $1 AND $2 \
+                 AND occurrence IN (SELECT jsonb_array_elements_text($3::jsonb))",
+            )
+            .bind(lo)
+            .bind(hi)
+            .bind(&occurrences_json)
+            .fetch_all(pool)
+            .await?,
+        };
+        let seen: std::collections::HashSet<(i64, i64, String)> = seen.into_iter().collect();
+        let mut planned = Vec::new();
+        for c in candidates {
             let (rule_id, rule) = &rules[c.rule];
-            let Some(account) = self.account_info(c.account_id).await? else {
+            if seen.contains(&(*rule_id, c.account_id, c.occurrence.clone())) {
                 continue;
-            };
+            }
             let fx = self
-                .plan_rule_effects(*rule_id, rule, &account, &c, today, ctx)
+                .plan_rule_effects(*rule_id, rule, &c.info, &c, today, ctx)
                 .await?;
             let matched = serde_json::Value::Object(c.matched.clone()).to_string();
-            let trigger = rule.spec.trigger.name();
-            let counts: Option<EffectCounts> = in_tx!(self, |tx| {
+            planned.push((*rule_id, rule.spec.trigger.name(), c, matched, fx));
+        }
+        // One transaction for the batch: a firing and its effects are written together, and a
+        // firing a concurrent pass recorded first is skipped with its effects.
+        let results: Vec<EffectCounts> = in_tx!(self, |tx| {
+            let mut results = Vec::new();
+            for (rule_id, trigger, c, matched, fx) in &planned {
                 let firing: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO rule_firings (rule_id, account_id, occurrence, trigger, fired_at, matched, actions) \
                      VALUES ($1, $2, $3, $4, $5, $6, '{}') ON CONFLICT DO NOTHING RETURNING id",
@@ -548,26 +568,24 @@ impl Store {
                 .bind(&c.occurrence)
                 .bind(trigger)
                 .bind(now())
-                .bind(&matched)
+                .bind(matched)
                 .fetch_optional(&mut *tx)
                 .await?;
-                match firing {
-                    Some(firing) => {
-                        let counts = write_effects!(tx, &fx);
-                        sqlx::query("UPDATE rule_firings SET actions = $1 WHERE id = $2")
-                            .bind(json_text(&counts)?)
-                            .bind(firing)
-                            .execute(&mut *tx)
-                            .await?;
-                        Some(counts)
-                    }
-                    None => None,
+                if let Some(firing) = firing {
+                    let counts = write_effects!(tx, fx);
+                    sqlx::query("UPDATE rule_firings SET actions = $1 WHERE id = $2")
+                        .bind(json_text(&counts)?)
+                        .bind(firing)
+                        .execute(&mut *tx)
+                        .await?;
+                    results.push(counts);
                 }
-            });
-            if let Some(counts) = counts {
-                run.firings += 1;
-                run.effects.add(&counts);
             }
+            results
+        });
+        for counts in results {
+            run.firings += 1;
+            run.effects.add(&counts);
         }
         Ok(())
     }
@@ -643,6 +661,22 @@ impl Store {
             }
         }
         Ok(fx)
+    }
+}
+
+/// What actions need of an account, from the facts a condition saw (no second read).
+fn info_of(id: i64, f: &Facts, today: NaiveDate) -> AccountInfo {
+    AccountInfo {
+        id,
+        name: f.name.clone(),
+        owner_id: f.owner_id,
+        health_score: f.health_score,
+        health_band: f.health_band.clone(),
+        lifecycle_stage: f.lifecycle_stage.clone(),
+        renewal_date: f
+            .indicators
+            .days_to_renewal
+            .map(|d| today + Duration::days(d as i64)),
     }
 }
 
