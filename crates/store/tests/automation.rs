@@ -240,6 +240,27 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
             )
             .await
             .unwrap();
+        // An old answer arriving now (an import of last quarter's survey) is history, not news.
+        facts(
+            &store,
+            safe,
+            "green",
+            &[("days_to_renewal", 60.0), ("nps_latest", 2.0)],
+        )
+        .await;
+        store
+            .create_survey_response(
+                Some(AccountId(safe)),
+                SurveyResponseDraft {
+                    survey: Some("nps".into()),
+                    score: Some(2),
+                    responded_at: Some(Utc::now() - Duration::days(60)),
+                    ..Default::default()
+                },
+                &ACTOR,
+            )
+            .await
+            .unwrap();
         let changes = store.run_change_rules(today, &ctx, 1000).await.unwrap();
         assert_eq!(changes.firings, 2, "{changes:?}");
         let all = fired(&store).await;

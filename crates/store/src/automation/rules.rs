@@ -63,6 +63,9 @@ pub struct RuleRun {
 
 type RuleRow = (i64, String, DateTime<Utc>, DateTime<Utc>);
 
+/// An NPS answer older than this (by its own date) does not trigger rules when it arrives.
+pub const FRESH_ANSWER_DAYS: i64 = 14;
+
 /// A match waiting to be recorded.
 struct Candidate {
     rule: usize,
@@ -394,9 +397,49 @@ impl Store {
         .bind(limit)
         .fetch_all(pool)
         .await?);
-        // (account, trigger name, detail)
+        // Answers older than this are history (an import, a backfill), not news to act on.
+        let fresh_from = (today - Duration::days(FRESH_ANSWER_DAYS))
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc());
+        let answer_ids: Vec<i64> = queued
+            .iter()
+            .filter(|q| q.2 == "nps_response")
+            .filter_map(|q| q.3.strip_prefix("response:")?.parse().ok())
+            .collect();
+        let mut fresh_answers = std::collections::HashSet::new();
+        for chunk in answer_ids.chunks(500) {
+            let ids =
+                serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rows: Vec<i64> = match &self.pool {
+                crate::Pool::Sqlite(pool) => sqlx::query_scalar(
+                    "SELECT id FROM survey_responses WHERE id IN (SELECT value FROM json_each($1)) AND responded_at >= $2",
+                )
+                .bind(&ids)
+                .bind(fresh_from)
+                .fetch_all(pool)
+                .await?,
+                crate::Pool::Postgres(pool) => sqlx::query_scalar(
+                    "SELECT id FROM survey_responses WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) \
+                     AND responded_at >= $2",
+                )
+                .bind(&ids)
+                .bind(fresh_from)
+                .fetch_all(pool)
+                .await?,
+            };
+            fresh_answers.extend(rows);
+        }
+        // (account, trigger name, detail). An account's first score is not a change of band.
         let mut work: Vec<(i64, String, String)> = queued
             .iter()
+            .filter(|(_, _, t, d)| match t.as_str() {
+                "health_change" => !d.starts_with("none>"),
+                "nps_response" => d
+                    .strip_prefix("response:")
+                    .and_then(|id| id.parse::<i64>().ok())
+                    .is_some_and(|id| fresh_answers.contains(&id)),
+                _ => true,
+            })
             .map(|(_, a, t, d)| (*a, t.clone(), d.clone()))
             .collect();
         // Event rules: accounts that used the event's feature since the rule's watermark day.
