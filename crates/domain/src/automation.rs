@@ -439,6 +439,26 @@ pub fn default_rules() -> Vec<RuleSpec> {
             )],
         },
         RuleSpec {
+            key: "onboarding_started".into(),
+            name: "Onboarding starts: run the onboarding playbook".into(),
+            enabled: true,
+            trigger: Trigger::LifecycleChange,
+            condition: "lifecycle_stage == 'onboarding'".into(),
+            actions: vec![Action::StartPlaybook {
+                playbook: "onboarding".into(),
+            }],
+        },
+        RuleSpec {
+            key: "renewal_playbook".into(),
+            name: "Renewal in 120 days: run the renewal playbook".into(),
+            enabled: true,
+            trigger: Trigger::Renewal { days: 120 },
+            condition: "lifecycle_stage != 'churned'".into(),
+            actions: vec![Action::StartPlaybook {
+                playbook: "renewal".into(),
+            }],
+        },
+        RuleSpec {
             key: "nps_detractor".into(),
             name: "NPS detractor".into(),
             enabled: true,

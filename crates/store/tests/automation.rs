@@ -134,7 +134,7 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
         let ctx = AutomationContext::default();
         store.seed_automation_defaults().await.unwrap();
         store.seed_automation_defaults().await.unwrap();
-        assert_eq!(store.list_rules().await.unwrap().len(), 6, "seeded once");
+        assert_eq!(store.list_rules().await.unwrap().len(), 8, "seeded once");
         let csm = user(&store, "csm@example.com", "csm").await;
         user(&store, "lead@example.com", "manager").await;
 
@@ -157,8 +157,8 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
 
         let run = store.run_daily_rules(today, &ctx).await.unwrap();
         assert_eq!(
-            run.rules, 4,
-            "four of the defaults are daily or renewal rules"
+            run.rules, 5,
+            "five of the defaults are daily or renewal rules"
         );
         assert_eq!(
             fired(&store).await,
@@ -167,19 +167,22 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
                 ("champion_inactive", "champion-quiet"),
                 ("seats_nearly_full", "seats-full"),
                 ("renewal_at_risk", "renewal-risk"),
+                ("renewal_playbook", "renewal-risk"),
+                ("renewal_playbook", "renewal-green"),
+                ("renewal_playbook", "renewal-far"),
             ])
         );
-        assert_eq!(run.firings, 4);
+        assert_eq!(run.firings, 7);
         assert_eq!(
             run.effects.tasks_created, 4,
             "one each (playbook steps run when advanced)"
         );
-        // The champion rule started its playbook; its day-0 step is carried out by the advance.
-        assert_eq!(run.effects.playbooks_started, 1);
+        // The champion rule and the renewal rule started their playbooks; steps run when advanced.
+        assert_eq!(run.effects.playbooks_started, 4);
 
         // Running again changes nothing: each occurrence fires once.
         let again = store.run_daily_rules(today, &ctx).await.unwrap();
-        assert_eq!((again.matches, again.firings), (4, 0));
+        assert_eq!((again.matches, again.firings), (7, 0));
 
         // The task carries its reason and the values that matched.
         let tasks = store
@@ -346,7 +349,10 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
             .run_daily_rules(today + Duration::days(1), &ctx)
             .await
             .unwrap();
-        assert_eq!(tomorrow.firings, 4);
+        // Daily rules fire again on a new day; renewal rules fire again only because the test's
+        // facts keep the renewal 60 days away (a new renewal date), and their playbooks run already.
+        assert_eq!(tomorrow.firings, 7);
+        assert_eq!(tomorrow.effects.playbooks_already_running, 4);
         assert_eq!(
             tomorrow.effects.tasks_created, 1,
             "only the closed one comes back"
@@ -668,6 +674,62 @@ async fn a_due_job_is_claimed_by_one_instance() {
             "lease expired"
         );
         assert_eq!(store.job_history(None, true, 10).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stage_changes_start_playbooks_and_usage_events_trigger_rules() {
+    on_each_backend(|store| async move {
+        let today = Utc::now().date_naive();
+        let ctx = AutomationContext::default();
+        store.seed_automation_defaults().await.unwrap();
+        let csm = user(&store, "e@example.com", "csm").await;
+        let a = account(&store, "stage-co", csm).await;
+        let b = account(&store, "quiet-co", csm).await;
+        store
+            .create_rule(
+                serde_json::from_value(serde_json::json!({
+                    "key": "exports_mean_reach", "name": "Exports: widen coverage",
+                    "trigger": {"kind": "event", "event": "report_exported"},
+                    "condition": "coverage_tier != 'high_touch'",
+                    "actions": [{"kind": "set_field", "field": "coverage_tier", "value": "high_touch"}]
+                }))
+                .unwrap(),
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        // The first pass sets the event rule's watermark; nothing happened yet.
+        assert_eq!(store.run_change_rules(today, &ctx, 100).await.unwrap().firings, 0);
+        testing::execute(&store, &format!("UPDATE accounts SET lifecycle_stage = 'onboarding' WHERE id = {a}"))
+            .await
+            .unwrap();
+        let at = Utc::now();
+        store
+            .record_usage(&[kizuna_domain::usage::NewUsageEvent {
+                message_id: "m-1".into(),
+                account_external_id: Some("ext-stage-co".into()),
+                user_id: Some("u-1".into()),
+                anonymous_id: None,
+                feature: "report_exported".into(),
+                occurred_at: at,
+                received_at: at,
+                properties: None,
+            }])
+            .await
+            .unwrap();
+        let run = store.run_change_rules(today, &ctx, 100).await.unwrap();
+        assert_eq!(run.firings, 2, "{run:?}");
+        assert_eq!(run.effects.fields_set, 1);
+        let runs = store.playbook_runs(Some(a), None, Some("active")).await.unwrap();
+        assert_eq!(runs.iter().map(|r| r.playbook_key.as_str()).collect::<Vec<_>>(), ["onboarding"]);
+        assert!(store.playbook_runs(Some(b), None, None).await.unwrap().is_empty());
+        let tier = store.account(AccountId(a)).await.unwrap().coverage_tier;
+        assert_eq!(tier.as_str(), "high_touch");
+        assert_eq!(store.account(AccountId(b)).await.unwrap().coverage_tier.as_str(), "tech_touch");
+        // The same day's event does not fire twice.
+        assert_eq!(store.run_change_rules(today, &ctx, 100).await.unwrap().firings, 0);
     })
     .await;
 }

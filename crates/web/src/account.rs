@@ -560,7 +560,7 @@ pub async fn page_handler(
             @if tasks.items.is_empty() {
                 (empty(i, "tasks.account_empty", "tasks.account_empty_hint"))
             } @else {
-                (crate::automation::task_table(&ctx, &tasks.items, false, &format!("/accounts/{}#tasks", a.id)))
+                (crate::automation::task_table(&ctx, &tasks.items, false, &format!("/accounts/{}#tasks", a.id), Some(&team)))
             }
             @if !runs.is_empty() {
                 h3 { (i.tr("tasks.running")) }

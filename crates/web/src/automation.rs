@@ -44,7 +44,15 @@ fn can_change(ctx: &Ctx, t: &Task) -> bool {
 }
 
 /// A table of tasks with their actions; shared by the cockpit, the portfolio and Customer 360.
-pub fn task_table(ctx: &Ctx, tasks: &[Task], show_account: bool, back: &str) -> Markup {
+/// With `team`, managers and admins can hand a task to someone else.
+pub fn task_table(
+    ctx: &Ctx,
+    tasks: &[Task],
+    show_account: bool,
+    back: &str,
+    team: Option<&[kizuna_domain::user::User]>,
+) -> Markup {
+    let can_assign = matches!(ctx.user.role, Role::Admin | Role::Manager);
     let i = ctx.i18n;
     html! {
         table.list.tasks {
@@ -103,6 +111,19 @@ pub fn task_table(ctx: &Ctx, tasks: &[Task], show_account: bool, back: &str) -> 
                                         input type="date" name="until" required aria-label=(i.tr("tasks.snooze_until")) min=((ctx.today + chrono::Duration::days(1)).to_string());
                                         button.secondary type="submit" { (i.tr("tasks.snooze")) }
                                     }
+                                    @if let (true, Some(team)) = (can_assign, team) {
+                                        form.inline method="post" action=(format!("/tasks/{}", t.id)) {
+                                            (csrf(ctx))
+                                            input type="hidden" name="back" value=(back);
+                                            input type="hidden" name="action" value="assign";
+                                            select name="owner_id" aria-label=(i.tr("tasks.owner")) {
+                                                @for u in team.iter().filter(|u| u.active && u.role != Role::Viewer) {
+                                                    option value=(u.id.0) selected[t.owner_id == Some(u.id.0)] { (u.name) }
+                                                }
+                                            }
+                                            button.secondary type="submit" { (i.tr("tasks.assign")) }
+                                        }
+                                    }
                                 }
                             } @else {
                                 span.muted { (i.label("task_status", t.status.as_str())) }
@@ -156,9 +177,11 @@ pub async fn tasks_page(
         offset: q.offset,
         ..Default::default()
     };
-    let (tasks, summary) = futures::try_join!(
+    let (tasks, summary, team, coverage) = futures::try_join!(
         state.store.list_tasks(&filter, ctx.today),
         state.store.task_summary(ctx.today),
+        state.store.list_users(),
+        state.store.engagement_coverage(ctx.today),
     )?;
     let base = format!(
         "scope={scope}&view={view}&kind={}",
@@ -192,7 +215,7 @@ pub async fn tasks_page(
         @if tasks.items.is_empty() {
             (empty(i, "tasks.empty", "tasks.empty_hint"))
         } @else {
-            (task_table(&ctx, &tasks.items, true, &back))
+            (task_table(&ctx, &tasks.items, true, &back, Some(&team)))
             (pager_for("/tasks", i, &base, offset, TASK_ROWS, tasks.total))
         }
         @if ctx.user.role != Role::Csm && !summary.is_empty() {
@@ -208,6 +231,37 @@ pub async fn tasks_page(
                                 td.num { (i.int(s.overdue)) }
                                 td.num { (i.int(s.risk)) }
                                 td.num { (i.int(s.opportunity)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        (body)
+        @if ctx.user.role != Role::Csm && !coverage.is_empty() {
+            section.card #coverage {
+                h2 { (i.tr("tasks.coverage")) }
+                p.muted { (i.tr("tasks.coverage_hint")) }
+                table.list {
+                    thead { tr {
+                        th { (i.tr("tasks.owner")) }
+                        th.num { (i.tr("tasks.accounts")) }
+                        th.num { (i.tr("tasks.covered")) }
+                        th.num { (i.tr("tasks.overdue_engagements")) }
+                        th.num { (i.tr("tasks.touchpoints_90d")) }
+                        th.num { (i.tr("tasks.hours_90d")) }
+                    } }
+                    tbody {
+                        @for c in &coverage {
+                            tr {
+                                td { (c.owner_name.as_deref().unwrap_or_else(|| i.tr("tasks.unowned"))) }
+                                td.num { (i.int(c.accounts)) }
+                                td.num { (c.coverage.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "—".into())) }
+                                td.num { (i.int(c.overdue)) }
+                                td.num { (i.int(c.touchpoints_90d)) }
+                                td.num { (format!("{:.1}", c.minutes_90d as f64 / 60.0)) }
                             }
                         }
                     }

@@ -69,7 +69,7 @@ pub async fn page_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<
             @if tasks.items.is_empty() {
                 (empty(i, "tasks.mine_empty", "tasks.mine_empty_hint"))
             } @else {
-                (crate::automation::task_table(&ctx, &tasks.items, true, "/"))
+                (crate::automation::task_table(&ctx, &tasks.items, true, "/", None))
                 @if tasks.total > LIST_ROWS {
                     p { a href="/tasks?scope=mine" { (i.trf("tasks.all_mine", &[("n", &i.int(tasks.total))])) } }
                 }
