@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::score::{synthesis, ScoreOptions};
 use crate::{peak_rss_mb, Target};
 
-/// Six rules beside the four daily defaults, over the indicators and account fields.
+/// Five rules beside the five daily defaults, over the indicators and account fields.
 fn extra_rules() -> Vec<RuleSpec> {
     let task = |title: &str, reason: &str| json!({"kind": "create_task", "title": title, "reason": reason});
     let specs = [
@@ -44,11 +44,6 @@ fn extra_rules() -> Vec<RuleSpec> {
             "few_users",
             "active_users < 3.0 && seats >= 10",
             task("Few active users for the seats", "onboarding"),
-        ),
-        (
-            "breadth_low",
-            "breadth < 0.3",
-            task("Few key features in use", "training"),
         ),
     ];
     specs
@@ -85,6 +80,7 @@ pub async fn run(target: &Target, accounts: usize) -> anyhow::Result<Value> {
     let ctx = AutomationContext::default();
 
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let rss_before = peak_rss_mb();
     let t = Instant::now();
     let first = store.run_daily_rules(today, &ctx).await?;
     let first_seconds = t.elapsed().as_secs_f64();
@@ -103,9 +99,16 @@ pub async fn run(target: &Target, accounts: usize) -> anyhow::Result<Value> {
         "first_pass_firings": first.firings,
         "first_pass_tasks": first.effects.tasks_created,
         "first_pass_peak_rss_mb": round(first_rss),
+        "first_pass_read_seconds": round(first.read_seconds),
+        "first_pass_evaluate_seconds": round(first.evaluate_seconds),
+        "first_pass_write_seconds": round(first.write_seconds),
+        "rss_before_mb": round(rss_before),
         "second_pass_seconds": round(second_seconds),
         "second_pass_matches": second.matches,
         "second_pass_firings": second.firings,
+        "second_pass_read_seconds": round(second.read_seconds),
+        "second_pass_evaluate_seconds": round(second.evaluate_seconds),
+        "second_pass_write_seconds": round(second.write_seconds),
         "second_pass_peak_rss_mb": round(peak_rss_mb()),
         "not_evaluable": first.not_evaluable,
     });

@@ -175,9 +175,23 @@ impl std::fmt::Debug for FactsContext {
 
 impl FactsContext {
     pub fn new(f: &Facts) -> Result<FactsContext, String> {
+        FactsContext::with_fields(f, None)
+    }
+
+    /// A context holding only `fields` (every field when `None`): evaluating many accounts
+    /// against conditions that read a few fields need not build the others.
+    pub fn with_fields(
+        f: &Facts,
+        fields: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<FactsContext, String> {
         let mut c = Context::default();
         for (k, v) in f.values() {
-            c.add_variable_from_value(k, v);
+            if fields.is_none_or(|set| set.contains(k)) {
+                c.add_variable_from_value(k, v);
+            }
+        }
+        if fields.is_some_and(|set| !set.contains("metrics")) {
+            return Ok(FactsContext(c));
         }
         let metrics: HashMap<String, f64> = f
             .indicators

@@ -271,25 +271,24 @@ impl Store {
     /// The facts a condition sees, for the live accounts with ids in `lo..=hi`.
     pub async fn facts_range(&self, lo: i64, hi: i64) -> Result<Vec<(i64, Facts)>> {
         let (accounts, indicators): (Vec<FactsRow>, Vec<IndicatorRow>) = on_pool!(self, |pool| {
-            let a: Vec<FactsRow> = sqlx::query_as(
+            // Two connections, two reads at once.
+            let a = sqlx::query_as::<_, FactsRow>(
                 "SELECT id, name, industry, employees, coverage_tier, lifecycle_stage, contract_value_tier, \
                  growth_potential, brand_value, referral_likelihood, owner_id, mrr, seats, health_score, health_band, \
                  health_trend FROM accounts WHERE deleted_at IS NULL AND id BETWEEN $1 AND $2 ORDER BY id",
             )
             .bind(lo)
             .bind(hi)
-            .fetch_all(pool)
-            .await?;
-            let i: Vec<IndicatorRow> = sqlx::query_as(
+            .fetch_all(pool);
+            let i = sqlx::query_as::<_, IndicatorRow>(
                 "SELECT account_id, usage_trend, active_users, seat_utilization, breadth, depth, days_since_activity, \
                  open_tickets, nps_latest, nps_average, days_since_touchpoint, days_to_renewal, champion_active, \
                  adoption_index, metrics FROM account_indicators WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id",
             )
             .bind(lo)
             .bind(hi)
-            .fetch_all(pool)
-            .await?;
-            (a, i)
+            .fetch_all(pool);
+            futures::try_join!(a, i)?
         });
         let mut by_id: std::collections::HashMap<i64, Indicators> = indicators
             .into_iter()
