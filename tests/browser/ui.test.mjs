@@ -172,6 +172,20 @@ describe("Kizuna web UI", () => {
     await shot(admin, "settings-features-ja");
   });
 
+  test("a scorecard change is previewed before it is saved", async () => {
+    await admin.goto(`${BASE}/settings/scorecards`);
+    const toml = await admin.inputValue("#scorecard textarea");
+    assert.match(toml, /\[\[bands\]\]|bands/);
+    await admin.click("#scorecard button[hx-post]");
+    await admin.waitForSelector("#scorecard-preview .flash.ok");
+    assert.match(await admin.textContent("#scorecard-preview"), /件のアカウントに適用され、0件の帯が変わります/);
+    await admin.fill("#scorecard textarea", toml.replace(/max = 40\b/, "max = 75").replace(/min = 41\b/, "min = 76").replace(/max = 70\b/, "max = 85").replace(/min = 71\b/, "min = 86"));
+    await admin.click("#scorecard button[hx-post]");
+    await admin.waitForSelector("#scorecard-preview table");
+    assert.doesNotMatch(await admin.textContent("#scorecard-preview .flash"), /、0件の帯が変わります/);
+    await shot(admin, "settings-scorecards-ja");
+  });
+
   test("the task cockpit lists what the rules raised, and a task closes with an outcome", async () => {
     // The scheduler runs the daily rules when the server starts; give it a moment on a slow machine.
     for (let i = 0; i < 40; i++) {
@@ -250,7 +264,7 @@ describe("Kizuna web UI", () => {
     await admin.waitForSelector("#usage-chart canvas");
     assert.match(await admin.textContent(".kpis"), /(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}|—/);
     await shot(admin, "account-en");
-    for (const tab of ["users", "tokens", "features"]) {
+    for (const tab of ["users", "tokens", "features", "scorecards"]) {
       await admin.goto(`${BASE}/settings/${tab}`);
       await shot(admin, `settings-${tab}-en`);
     }

@@ -167,6 +167,35 @@ async fn recompute_scores_explains_and_follows_changes() {
         assert_eq!(acc.health_band, snap.band);
         let card = Scorecard::parse(default_scorecard()).unwrap();
         assert_eq!(snap.band, Some(card.band(score)));
+        // A preview with the same scorecard moves nothing; one whose red band reaches 99 moves
+        // this account to red (unless it is red already).
+        let same = store.preview_scorecard(&card, today).await.unwrap();
+        assert_eq!((same.applies, same.moved), (1, 0), "{same:?}");
+        let mut strict = default_scorecard();
+        strict.bands = vec![
+            kizuna_domain::scorecard::BandRange {
+                band: kizuna_domain::health::HealthBand::Red,
+                min: 0,
+                max: 99,
+            },
+            kizuna_domain::scorecard::BandRange {
+                band: kizuna_domain::health::HealthBand::Green,
+                min: 100,
+                max: 100,
+            },
+        ];
+        let strict = store
+            .preview_scorecard(&Scorecard::parse(strict).unwrap(), today)
+            .await
+            .unwrap();
+        if snap.band != Some(kizuna_domain::health::HealthBand::Red) {
+            assert_eq!(
+                (strict.moved, strict.worse, strict.better),
+                (1, 1, 0),
+                "{strict:?}"
+            );
+            assert_eq!(strict.transitions[0].to, "red");
+        }
         // Contributions add up to the score.
         let sum: f64 = snap.measures.iter().filter_map(|m| m.contribution).sum();
         assert!((sum - score).abs() < 0.1, "{sum} vs {score}");

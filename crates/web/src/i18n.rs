@@ -328,6 +328,7 @@ mod tests {
             "tasks",
             "automation",
             "survey",
+            "scorecards",
         ];
         let mut out = Vec::new();
         let mut rest = text;

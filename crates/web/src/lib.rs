@@ -94,6 +94,12 @@ pub fn router(state: WebState) -> Router {
         .route("/settings/locale", post(settings::change_locale))
         .route("/settings/features", get(settings::features))
         .route("/settings/features/{id}", post(settings::update_feature))
+        .route("/settings/scorecards", get(settings::scorecards))
+        .route(
+            "/settings/scorecards/preview",
+            post(settings::preview_scorecard),
+        )
+        .route("/settings/scorecards/{id}", post(settings::save_scorecard))
         .route(
             "/settings/users",
             get(settings::users).post(settings::create_user),

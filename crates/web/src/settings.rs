@@ -21,6 +21,7 @@ use crate::WebState;
 enum Tab {
     Profile,
     Features,
+    Scorecards,
     Users,
     Tokens,
 }
@@ -31,6 +32,7 @@ fn tabs(ctx: &Ctx, current: Tab) -> Markup {
         nav.tabs {
             a href="/settings" .current[current == Tab::Profile] { (i.tr("settings.profile")) }
             a href="/settings/features" .current[current == Tab::Features] { (i.tr("settings.features")) }
+            a href="/settings/scorecards" .current[current == Tab::Scorecards] { (i.tr("settings.scorecards")) }
             @if ctx.is_admin() {
                 a href="/settings/users" .current[current == Tab::Users] { (i.tr("settings.users")) }
                 a href="/settings/tokens" .current[current == Tab::Tokens] { (i.tr("settings.tokens")) }
@@ -532,4 +534,127 @@ pub async fn revoke_token(
     ctx.require_admin()?;
     state.store.revoke_token(TokenId(id), &ctx.actor()).await?;
     Ok(Redirect::to("/settings/tokens").into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ScorecardQuery {
+    pub id: Option<i64>,
+}
+
+/// Scorecards: each one's definition as TOML (measures, weights, groups, bands, which accounts it
+/// applies to); admins edit it, preview how the change moves accounts, and save.
+pub async fn scorecards(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<ScorecardQuery>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    state.store.ensure_default_scorecard().await?;
+    let cards = state.store.list_scorecards().await?;
+    let current =
+        q.id.and_then(|id| cards.iter().find(|c| c.id == id))
+            .or(cards.first());
+    let body = html! {
+        p.muted { (i.tr("scorecards.intro")) }
+        nav.tabs.sub {
+            @for c in &cards {
+                a href=(format!("/settings/scorecards?id={}", c.id)) .current[current.is_some_and(|x| x.id == c.id)] { (c.definition.name) }
+            }
+        }
+        @if let Some(c) = current {
+            section.card #scorecard {
+                h2 { (c.definition.name) }
+                @let text = toml::to_string_pretty(&c.definition).unwrap_or_default();
+                form.stack method="post" action=(format!("/settings/scorecards/{}", c.id)) {
+                    (csrf(&ctx))
+                    textarea.code name="definition" rows="28" spellcheck="false" readonly[!ctx.is_admin()] aria-label=(i.tr("scorecards.definition")) { (text) }
+                    div.row {
+                        button.secondary type="submit" formaction="/settings/scorecards/preview" hx-post="/settings/scorecards/preview" hx-target="#scorecard-preview" { (i.tr("scorecards.preview")) }
+                        @if ctx.is_admin() { button type="submit" { (i.tr("settings.save")) } }
+                    }
+                }
+                div #scorecard-preview aria-live="polite" {}
+            }
+        } @else {
+            (empty(i, "scorecards.empty", "scorecards.empty_hint"))
+        }
+    };
+    Ok(settings_page(&ctx, Tab::Scorecards, None, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScorecardForm {
+    pub definition: String,
+}
+
+fn parse_scorecard(
+    i: crate::i18n::I18n,
+    text: &str,
+) -> Result<kizuna_domain::scorecard::Scorecard, WebError> {
+    let def: kizuna_domain::scorecard::ScorecardDef = toml::from_str(text).map_err(|e| {
+        WebError::Invalid(i.trf("scorecards.bad_toml", &[("error", &e.to_string())]))
+    })?;
+    kizuna_domain::scorecard::Scorecard::parse(def).map_err(|e| WebError::Invalid(e.to_string()))
+}
+
+/// The preview fragment: accounts per band now and with the draft, and the biggest moves.
+pub async fn preview_scorecard(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<ScorecardForm>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let body = match parse_scorecard(i, &f.definition) {
+        Err(WebError::Invalid(msg)) => html! { p.flash.error role="alert" { (msg) } },
+        Err(e) => return Err(e),
+        Ok(card) => {
+            let p = state.store.preview_scorecard(&card, ctx.today).await?;
+            let band = |b: &str| {
+                if b == "none" {
+                    i.tr("scorecards.no_score").to_string()
+                } else {
+                    i.label("band", b)
+                }
+            };
+            html! {
+                p.flash.ok role="status" {
+                    (i.trf("scorecards.preview_result", &[("applies", &i.int(p.applies as i64)), ("moved", &i.int(p.moved as i64)),
+                        ("better", &i.int(p.better as i64)), ("worse", &i.int(p.worse as i64))]))
+                }
+                div.columns {
+                    table.list {
+                        thead { tr { th { (i.tr("scorecards.now")) } th { (i.tr("scorecards.draft")) } th.num { (i.tr("scorecards.accounts")) } } }
+                        tbody { @for t in &p.transitions { tr.moved[t.from != t.to] { td { (band(&t.from)) } td { (band(&t.to)) } td.num { (i.int(t.accounts as i64)) } } } }
+                    }
+                    @if !p.examples.is_empty() {
+                        table.list {
+                            thead { tr { th { (i.tr("accounts.name")) } th.num { (i.tr("scorecards.now")) } th.num { (i.tr("scorecards.draft")) } } }
+                            tbody {
+                                @for e in &p.examples {
+                                    tr {
+                                        td { a href=(format!("/accounts/{}", e.id)) { (e.name) } }
+                                        td.num { (e.score_now.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into())) }
+                                        td.num { (e.score_draft.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into())) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(axum::response::Html(body.into_string()).into_response())
+}
+
+pub async fn save_scorecard(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<ScorecardForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let card = parse_scorecard(ctx.i18n, &f.definition)?;
+    state.store.update_scorecard(id, card, &ctx.actor()).await?;
+    Ok(Redirect::to(&format!("/settings/scorecards?id={id}")).into_response())
 }

@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_scorecards, create_scorecard))
         .routes(routes!(get_scorecard, replace_scorecard, delete_scorecard))
         .routes(routes!(export_scorecard))
+        .routes(routes!(preview_scorecard))
         .routes(routes!(account_health))
         .routes(routes!(account_health_history))
         .routes(routes!(set_manual_score, delete_manual_score))
@@ -63,6 +64,23 @@ fn read_definition(headers: &HeaderMap, body: &[u8]) -> ApiResult<Scorecard> {
         })?
     };
     Ok(Scorecard::parse(def)?)
+}
+
+/// How a scorecard (JSON, or TOML with `Content-Type: application/toml`) would move the accounts
+/// it applies to, without saving it: accounts per band now and with it, and the biggest moves.
+#[utoipa::path(post, path = "/api/v1/scorecards/preview", tag = "health", request_body = ScorecardDef,
+    responses((status = 200, body = kizuna_store::ScorecardPreview), (status = 422, body = ErrorBody)))]
+async fn preview_scorecard(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<kizuna_store::ScorecardPreview>> {
+    let card = read_definition(&headers, &body)?;
+    Ok(Json(
+        s.store
+            .preview_scorecard(&card, chrono::Utc::now().date_naive())
+            .await?,
+    ))
 }
 
 /// Every scorecard, the default first.
