@@ -136,11 +136,22 @@ pub async fn run(
         store.create_web_session(csm, ttl).await?.secret
     );
 
-    let config = kizuna_server::Config {
+    // The cockpit and automation pages read what the rules and the cadence produce: run them
+    // once, as the scheduler would on the first day (the scheduler itself stays off while
+    // measuring).
+    store.seed_automation_defaults().await?;
+    let rules = store
+        .run_daily_rules(today, &kizuna_store::AutomationContext::default())
+        .await?;
+    let cadence = store.run_cadence(today).await?;
+    let tasks = rules.effects.tasks_created + cadence.tasks_created;
+
+    let mut config = kizuna_server::Config {
         listen: "127.0.0.1:0".into(),
         health: crate::quiet_health(),
         ..kizuna_server::Config::default()
     };
+    config.automation.scheduler = false;
     let app = kizuna_server::Application::with_store(config, store.clone()).await?;
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -186,6 +197,32 @@ pub async fn run(
             &admin_cookie,
         ),
         ("settings_users", "/settings/users".into(), &admin_cookie),
+        (
+            "settings_scorecards",
+            "/settings/scorecards".into(),
+            &admin_cookie,
+        ),
+        ("tasks_all", "/tasks?scope=all".into(), &admin_cookie),
+        ("tasks_csm", "/tasks".into(), &csm_cookie),
+        (
+            "tasks_overdue",
+            "/tasks?scope=all&view=overdue".into(),
+            &admin_cookie,
+        ),
+        ("tasks_coverage", "/tasks/coverage".into(), &admin_cookie),
+        ("automation_rules", "/automation".into(), &admin_cookie),
+        (
+            "automation_playbooks",
+            "/automation/playbooks".into(),
+            &admin_cookie,
+        ),
+        (
+            "automation_email",
+            "/automation/email".into(),
+            &admin_cookie,
+        ),
+        ("automation_jobs", "/automation/jobs".into(), &admin_cookie),
+        ("automation_nps", "/automation/nps".into(), &admin_cookie),
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); pages.len()];
     for round_no in 0..rounds + 3 {
@@ -234,6 +271,7 @@ pub async fn run(
         "accounts": accounts,
         "requests": all.len(),
         "load_seconds": round(load_seconds),
+        "tasks": tasks,
         "p50_ms": percentile(&mut all, 0.5),
         "p99_ms": percentile(&mut all, 0.99),
         "worst_page_p99_ms": worst_p99,

@@ -177,11 +177,10 @@ pub async fn tasks_page(
         offset: q.offset,
         ..Default::default()
     };
-    let (tasks, summary, team, coverage) = futures::try_join!(
+    let (tasks, summary, team) = futures::try_join!(
         state.store.list_tasks(&filter, ctx.today),
         state.store.task_summary(ctx.today),
         state.store.list_users(),
-        state.store.engagement_coverage(ctx.today),
     )?;
     let base = format!(
         "scope={scope}&view={view}&kind={}",
@@ -195,6 +194,7 @@ pub async fn tasks_page(
             @for (v, key) in [("open", "tasks.view_open"), ("overdue", "tasks.view_overdue"), ("snoozed", "tasks.view_snoozed"), ("closed", "tasks.view_closed")] {
                 a href=(format!("/tasks?scope={scope}&view={v}")) .current[view == v] { (i.tr(key)) }
             }
+            a href="/tasks/coverage" { (i.tr("tasks.coverage_tab")) }
         }
         form.filters method="get" action="/tasks" {
             input type="hidden" name="view" value=(view);
@@ -238,12 +238,40 @@ pub async fn tasks_page(
             }
         }
     };
+    Ok(page(
+        &ctx,
+        i.tr("tasks.title"),
+        Nav::Tasks,
+        Scripts::Basic,
+        body,
+    ))
+}
+
+/// Engagement coverage per CSM: accounts on their tier's cadence, overdue engagements, and the
+/// time spent in touchpoints over 90 days.
+pub async fn coverage_page(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    let i = ctx.i18n;
+    // The last cadence pass's figures (it runs daily); computed now when there is none yet.
+    let snapshot = match state.store.coverage_snapshot().await? {
+        Some(s) => s,
+        None => kizuna_store::automation::CoverageSnapshot {
+            computed_at: chrono::Utc::now(),
+            rows: state.store.engagement_coverage(ctx.today).await?,
+        },
+    };
+    let coverage = snapshot.rows;
     let body = html! {
-        (body)
-        @if ctx.user.role != Role::Csm && !coverage.is_empty() {
-            section.card #coverage {
-                h2 { (i.tr("tasks.coverage")) }
-                p.muted { (i.tr("tasks.coverage_hint")) }
+        h1 { (i.tr("tasks.title")) }
+        nav.tabs {
+            a href="/tasks" { (i.tr("tasks.view_open")) }
+            a href="/tasks/coverage" .current { (i.tr("tasks.coverage_tab")) }
+        }
+        section.card #coverage {
+            h2 { (i.tr("tasks.coverage")) }
+            p.muted { (i.tr("tasks.coverage_hint")) " " (i.trf("tasks.as_of", &[("time", &i.datetime(snapshot.computed_at))])) }
+            @if coverage.is_empty() {
+                (empty(i, "tasks.coverage_empty", "tasks.coverage_empty_hint"))
+            } @else {
                 table.list {
                     thead { tr {
                         th { (i.tr("tasks.owner")) }
@@ -271,7 +299,7 @@ pub async fn tasks_page(
     };
     Ok(page(
         &ctx,
-        i.tr("tasks.title"),
+        i.tr("tasks.coverage"),
         Nav::Tasks,
         Scripts::Basic,
         body,

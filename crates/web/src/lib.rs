@@ -111,6 +111,7 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/tasks", get(automation::tasks_page))
+        .route("/tasks/coverage", get(automation::coverage_page))
         .route("/tasks/{id}", post(automation::update_task))
         .route("/automation", get(automation::rules_page))
         .route("/automation/rules", post(automation::save_rule))

@@ -20,9 +20,18 @@ use crate::audit::{audit, Actor};
 use crate::{now, Result, Store, StoreError};
 
 const CADENCE_KEY: &str = "engagement.cadence";
+const COVERAGE_KEY: &str = "engagement.coverage";
+
+/// Coverage per CSM as of a cadence pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CoverageSnapshot {
+    pub computed_at: DateTime<Utc>,
+    pub rows: Vec<CoverageRow>,
+}
 
 /// Engagement coverage of one CSM's accounts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageRow {
     pub owner_id: Option<i64>,
@@ -263,7 +272,24 @@ impl Store {
             .rows_affected()
             });
         }
+        // What the coverage page shows comes from this pass (computing it per view reads every
+        // account); the API's coverage is computed live.
+        let rows = self.engagement_coverage(today).await?;
+        let snapshot = CoverageSnapshot {
+            computed_at: now(),
+            rows,
+        };
+        self.put_setting(COVERAGE_KEY, &json_text(&snapshot)?)
+            .await?;
         Ok(counts)
+    }
+
+    /// The coverage the last cadence pass computed, if any.
+    pub async fn coverage_snapshot(&self) -> Result<Option<CoverageSnapshot>> {
+        match self.setting(COVERAGE_KEY).await? {
+            Some(t) => Ok(Some(from_json(&t, "engagement coverage")?)),
+            None => Ok(None),
+        }
     }
 
     /// Engagement coverage per CSM.

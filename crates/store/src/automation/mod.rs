@@ -20,7 +20,8 @@ use rand::RngCore;
 
 pub use actions::EffectCounts;
 pub use engagement::{
-    CampaignRow, CoverageRow, NpsSelection, NpsSummary, NpsSummaryRow, SurveyInvitation,
+    CampaignRow, CoverageRow, CoverageSnapshot, NpsSelection, NpsSummary, NpsSummaryRow,
+    SurveyInvitation,
 };
 pub use outbox::{
     EmailFilter, EmailLog, OutgoingEmail, OutgoingWebhook, StoredTemplate, StoredWebhook,

@@ -278,50 +278,74 @@ impl Store {
         playbook_id: Option<i64>,
         status: Option<&str>,
     ) -> Result<Vec<PlaybookRun>> {
+        // Only the filters given (so the account index serves a Customer 360); ids are typed
+        // numbers and the status one of three words, written into the text.
+        let mut filter = vec!["1 = 1".to_string()];
+        if let Some(a) = account_id {
+            filter.push(format!("r.account_id = {a}"));
+        }
+        if let Some(p) = playbook_id {
+            filter.push(format!("r.playbook_id = {p}"));
+        }
+        if let Some(st) = status {
+            if !matches!(st, "active" | "completed" | "cancelled") {
+                return Err(StoreError::invalid(
+                    "status",
+                    "must be active, completed or cancelled",
+                ));
+            }
+            filter.push(format!("r.status = '{st}'"));
+        }
+        let filter = filter.join(" AND ");
+        let runs_sql = format!(
+            "SELECT r.id, r.playbook_id, p.key, p.name, r.account_id, a.name, r.status, r.started_on, r.started_by, r.finished_at \
+             FROM playbook_runs r JOIN playbooks p ON p.id = r.playbook_id JOIN accounts a ON a.id = r.account_id \
+             WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT 500"
+        );
+        let steps_sql = format!(
+            "SELECT s.run_id, s.step, s.due_on, s.status, s.task_id, t.status, s.done_at FROM playbook_steps s \
+             LEFT JOIN tasks t ON t.id = s.task_id WHERE s.run_id IN \
+             (SELECT r.id FROM playbook_runs r WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT 500) \
+             ORDER BY s.run_id, s.step"
+        );
         #[allow(clippy::type_complexity)]
-        let runs: Vec<(
-            i64,
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            NaiveDate,
-            String,
-            Option<DateTime<Utc>>,
-        )> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT r.id, r.playbook_id, p.key, p.name, r.account_id, a.name, r.status, r.started_on, r.started_by, r.finished_at \
-                 FROM playbook_runs r JOIN playbooks p ON p.id = r.playbook_id JOIN accounts a ON a.id = r.account_id \
-                 WHERE ($1 IS NULL OR r.account_id = $1) AND ($2 IS NULL OR r.playbook_id = $2) AND ($3 IS NULL OR r.status = $3) \
-                 ORDER BY r.started_at DESC, r.id DESC LIMIT 500"
-            )
-            .bind(account_id)
-            .bind(playbook_id)
-            .bind(status)
-            .fetch_all(pool)
-            .await?
-        });
-        let mut out = Vec::with_capacity(runs.len());
-        for r in runs {
-            #[allow(clippy::type_complexity)]
-            let steps: Vec<(
+        let (runs, all_steps): (
+            Vec<(
+                i64,
+                i64,
+                String,
+                String,
+                i64,
+                String,
+                String,
+                NaiveDate,
+                String,
+                Option<DateTime<Utc>>,
+            )>,
+            Vec<(
+                i64,
                 i64,
                 Option<NaiveDate>,
                 String,
                 Option<i64>,
                 Option<String>,
                 Option<DateTime<Utc>>,
-            )> = on_pool!(self, |pool| {
-                sqlx::query_as(
-                    "SELECT s.step, s.due_on, s.status, s.task_id, t.status, s.done_at FROM playbook_steps s \
-                     LEFT JOIN tasks t ON t.id = s.task_id WHERE s.run_id = $1 ORDER BY s.step"
-                )
-                .bind(r.0)
-                .fetch_all(pool)
-                .await?
-            });
+            )>,
+        ) = on_pool!(self, |pool| {
+            let runs = sqlx::query_as(&runs_sql).fetch_all(pool).await?;
+            let steps = sqlx::query_as(&steps_sql).fetch_all(pool).await?;
+            (runs, steps)
+        });
+        let mut steps_of: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+        for st in all_steps {
+            steps_of
+                .entry(st.0)
+                .or_default()
+                .push((st.1, st.2, st.3, st.4, st.5, st.6));
+        }
+        let mut out = Vec::with_capacity(runs.len());
+        for r in runs {
+            let steps = steps_of.remove(&r.0).unwrap_or_default();
             let steps: Vec<RunStep> = steps
                 .into_iter()
                 .map(|s| RunStep {

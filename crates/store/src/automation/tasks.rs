@@ -179,10 +179,10 @@ impl Store {
         let offset = f.offset.unwrap_or(0).max(0);
         let status = f.status.as_deref().unwrap_or("open");
         let status_sql = match status {
-            "open" => "(t.status = 'open' OR (t.status = 'snoozed' AND t.snoozed_until <= $4))",
-            "snoozed" => "(t.status = 'snoozed' AND t.snoozed_until > $4)",
-            "closed" => "t.status = 'closed'",
-            "all" => "$4 = $4",
+            "open" => "(t.status = 'open' OR (t.status = 'snoozed' AND t.snoozed_until <= $1))",
+            "snoozed" => "(t.status = 'snoozed' AND t.snoozed_until > $1)",
+            "closed" => "t.status = 'closed' AND $1 = $1",
+            "all" => "$1 = $1",
             other => {
                 return Err(StoreError::invalid(
                     "status",
@@ -195,35 +195,39 @@ impl Store {
         } else {
             "t.due_on IS NULL, t.due_on, CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, t.id"
         };
-        let filter = format!(
-            "{status_sql} AND ($1 IS NULL OR t.owner_id = $1) AND ($2 IS NULL OR t.account_id = $2) \
-             AND ($3 IS NULL OR t.kind = $3) AND ($5 = 0 OR (t.status <> 'closed' AND t.due_on < $4))"
-        );
+        // Only the filters given, so the indexes on owner and account serve them (a
+        // `$1 IS NULL OR …` would make the planner scan every task). The values are typed
+        // numbers and closed vocabularies, written into the text.
+        let mut filter = vec![status_sql.to_string()];
+        if let Some(o) = f.owner_id {
+            filter.push(format!("t.owner_id = {o}"));
+        }
+        if let Some(a) = f.account_id {
+            filter.push(format!("t.account_id = {a}"));
+        }
+        if let Some(k) = f.kind {
+            filter.push(format!("t.kind = '{}'", k.as_str()));
+        }
+        if f.overdue {
+            filter.push("t.status <> 'closed' AND t.due_on < $1".into());
+        }
+        let filter = filter.join(" AND ");
         let sql = format!(
             "SELECT {} FROM tasks t JOIN accounts a ON a.id = t.account_id LEFT JOIN users u ON u.id = t.owner_id \
-             WHERE {filter} ORDER BY {order} LIMIT $6 OFFSET $7",
+             WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3",
             task_row_fields!()
         );
-        let count_sql = format!("SELECT COUNT(*) FROM tasks t WHERE {filter}");
-        let kind = f.kind.map(|k| k.as_str());
-        let overdue = i64::from(f.overdue);
+        let count_sql = format!("SELECT COUNT(*) FROM tasks t WHERE {filter} AND $2 = $2");
         let (rows, total): (Vec<TaskRow>, i64) = on_pool!(self, |pool| {
             let rows = sqlx::query_as(&sql)
-                .bind(f.owner_id)
-                .bind(f.account_id)
-                .bind(kind)
                 .bind(today)
-                .bind(overdue)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(pool)
                 .await?;
             let total: i64 = sqlx::query_scalar(&count_sql)
-                .bind(f.owner_id)
-                .bind(f.account_id)
-                .bind(kind)
                 .bind(today)
-                .bind(overdue)
+                .bind(limit)
                 .fetch_one(pool)
                 .await?;
             (rows, total)
