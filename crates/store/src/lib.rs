@@ -18,6 +18,7 @@ mod error;
 mod features;
 mod health;
 mod import;
+mod insight;
 mod journeys;
 mod metrics;
 mod records;
@@ -45,6 +46,10 @@ pub use audit::{Actor, AuditEntry};
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
+pub use insight::{
+    BandDay, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal, RenewalFeatures,
+    StoredChurnModel, WeightSuggestion,
+};
 pub use journeys::{AccountJourney, Journey};
 pub use segmentation::SegmentationRun;
 pub use segments::{Segment, SegmentDraft, SegmentMatch};

@@ -1,0 +1,997 @@
+//! Insight reads and writes: the dashboard's per-account facts, renewals (open ones with the CSM's
+//! call, decided ones with their outcome), the indicators frozen at a lead time before each
+//! decided renewal, fitted churn models and scorecard weight suggestions.
+//!
+//! The arithmetic lives in `kizuna_domain::insight`; this module only reads what it needs, in a
+//! few set-based queries. Indicators at a lead time are computed by the same gathering code as a
+//! health recompute of a past day (rollups and records strictly up to that day, so nothing from
+//! after it leaks in) and kept in `renewal_features`, because they never change once the day is
+//! past; scores are computed from them on every read, under the scorecards in force.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
+use kizuna_domain::account::{ContractValueTier, CoverageTier};
+use kizuna_domain::health::HealthBand;
+use kizuna_domain::indicator::{AdoptionSettings, Indicators};
+use kizuna_domain::insight::dashboard::{AccountFacts, Move, Period};
+use kizuna_domain::insight::drivers::WeightChange;
+use kizuna_domain::insight::model::ChurnModel;
+use kizuna_domain::insight::renewals::{outcome, RenewalCall, RenewalOutcome};
+use kizuna_domain::money::Currency;
+use kizuna_domain::scorecard::{select, AccountAxes, Scorecard, ScorecardDef};
+use kizuna_domain::subscription::SubscriptionStatus;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{audit, Actor};
+use crate::health::StoredScorecard;
+use crate::rows::{parse, parse_opt};
+use crate::{now, Result, Store, StoreError};
+
+const SETTINGS_KEY: &str = "insight";
+/// Decided renewals whose lead-time indicators are computed at once.
+const FEATURE_CONCURRENCY: usize = 4;
+
+/// Insight settings, kept as one settings document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InsightSettings {
+    /// What the CS team costs a month (salaries, tools), in the accounts' currency; the
+    /// retention cost divides it by retained ARR.
+    pub cs_team_monthly_cost: Option<f64>,
+}
+
+/// One account as the dashboard reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardAccount {
+    pub id: i64,
+    pub segment: Option<ContractValueTier>,
+    pub tier: CoverageTier,
+    pub owner_id: Option<i64>,
+    pub facts: AccountFacts,
+}
+
+/// Accounts per health band on one snapshot day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BandDay {
+    pub day: NaiveDate,
+    pub red: i64,
+    pub yellow: i64,
+    pub green: i64,
+    pub average_score: Option<f64>,
+}
+
+/// An open renewal: an active term ending in the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpenRenewal {
+    pub subscription_id: i64,
+    pub account_id: i64,
+    pub account_name: String,
+    pub owner_id: Option<i64>,
+    pub renewal_date: NaiveDate,
+    pub mrr: f64,
+    pub arr: f64,
+    pub currency: String,
+    pub health_score: Option<f64>,
+    pub health_band: Option<HealthBand>,
+    pub call: Option<RenewalCall>,
+    pub call_note: Option<String>,
+}
+
+/// A decided renewal with its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecidedRenewal {
+    pub subscription_id: i64,
+    pub account_id: i64,
+    pub account_name: String,
+    pub renewal_date: NaiveDate,
+    /// MRR of the term that ended.
+    pub mrr: f64,
+    /// First MRR of the term that renewed it.
+    pub next_mrr: Option<f64>,
+    pub outcome: RenewalOutcome,
+}
+
+/// A decided renewal with the indicators and score as they stood `lead_days` before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenewalFeatures {
+    pub renewal: DecidedRenewal,
+    pub as_of: NaiveDate,
+    /// `None` when the account had no data to compute them on that day.
+    pub indicators: Option<Indicators>,
+    pub score: Option<f64>,
+    pub band: Option<HealthBand>,
+}
+
+/// A fitted churn model as kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredChurnModel {
+    pub id: i64,
+    pub trained_at: DateTime<Utc>,
+    pub trained_by: String,
+    pub lead_days: i64,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+    pub model: ChurnModel,
+}
+
+/// A scorecard weight suggestion from a churn analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WeightSuggestion {
+    pub id: i64,
+    pub scorecard_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    /// What the suggestion rests on: window, lead time, renewals analysed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub basis: serde_json::Value,
+    pub definition: ScorecardDef,
+    pub changes: Vec<WeightChange>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<String>,
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot write JSON: {e}")))
+}
+
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// Converts minor units by currency code, parsing each code once.
+#[derive(Default)]
+struct Money(HashMap<String, Currency>);
+
+impl Money {
+    fn major(&mut self, code: &str, minor: i64) -> Result<f64> {
+        if let Some(c) = self.0.get(code) {
+            return Ok(c.to_major(minor));
+        }
+        let c = Currency::parse(code).map_err(StoreError::Corrupt)?;
+        self.0.insert(code.to_string(), c);
+        Ok(c.to_major(minor))
+    }
+}
+
+type AccountRow = (
+    i64,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<f64>,
+    Option<String>,
+);
+type MovementRow = (i64, String, NaiveDate, i64, i64, String);
+type OpenRow = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    NaiveDate,
+    i64,
+    String,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+type DecidedRow = (
+    i64,
+    i64,
+    String,
+    NaiveDate,
+    String,
+    i64,
+    String,
+    Option<i64>,
+);
+type SuggestionRow = (
+    i64,
+    i64,
+    DateTime<Utc>,
+    String,
+    String,
+    String,
+    String,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+type ModelRow = (
+    i64,
+    DateTime<Utc>,
+    String,
+    i32,
+    NaiveDate,
+    NaiveDate,
+    String,
+);
+
+impl Store {
+    // ---------------------------------------------------------------- settings
+
+    pub async fn insight_settings(&self) -> Result<InsightSettings> {
+        let text: Option<String> = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE key = $1"
+        )
+        .bind(SETTINGS_KEY)
+        .fetch_optional(pool)
+        .await?);
+        match text {
+            None => Ok(InsightSettings::default()),
+            Some(t) => serde_json::from_str(&t)
+                .map_err(|e| StoreError::Corrupt(format!("insight settings: {e}"))),
+        }
+    }
+
+    pub async fn set_insight_settings(&self, s: &InsightSettings, actor: &Actor) -> Result<()> {
+        if let Some(c) = s.cs_team_monthly_cost {
+            if !(c.is_finite() && c >= 0.0) {
+                return Err(StoreError::invalid(
+                    "cs_team_monthly_cost",
+                    "must be a number ≥ 0",
+                ));
+            }
+        }
+        let text = to_json(s)?;
+        in_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(SETTINGS_KEY)
+            .bind(&text)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                tx,
+                actor,
+                "insight.settings",
+                "settings",
+                None::<i64>,
+                Some(text.clone())
+            );
+        });
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- dashboard
+
+    /// Every live account with its revenue movements up to the period's end, its health at the end
+    /// of the period (today's score when the period reaches today, else the latest snapshot day
+    /// on or before its end) and whether it had a touchpoint in the period. Also returns the day
+    /// the health figures are from.
+    pub async fn dashboard_accounts(
+        &self,
+        period: Period,
+    ) -> Result<(Vec<DashboardAccount>, Option<NaiveDate>)> {
+        let today = now().date_naive();
+        let from_ts = start_of(period.from);
+        let to_ts = start_of(period.to + Days::new(1));
+        let (accounts, movements, engaged, snapshot_day): (
+            Vec<AccountRow>,
+            Vec<MovementRow>,
+            Vec<i64>,
+            Option<NaiveDate>,
+        ) = on_pool!(self, |pool| {
+            let accounts: Vec<AccountRow> = sqlx::query_as(
+                "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band \
+                 FROM accounts WHERE deleted_at IS NULL ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let movements: Vec<MovementRow> = sqlx::query_as(
+                "SELECT account_id, kind, effective_on, mrr_before_minor, mrr_after_minor, currency \
+                 FROM revenue_movements WHERE effective_on <= $1 ORDER BY account_id, effective_on, id",
+            )
+            .bind(period.to)
+            .fetch_all(pool)
+            .await?;
+            let engaged: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT account_id FROM touchpoints WHERE occurred_at >= $1 AND occurred_at < $2",
+            )
+            .bind(from_ts)
+            .bind(to_ts)
+            .fetch_all(pool)
+            .await?;
+            let day: Option<NaiveDate> = if period.to >= today {
+                None
+            } else {
+                sqlx::query_scalar("SELECT MAX(day) FROM health_snapshots WHERE day <= $1")
+                    .bind(period.to)
+                    .fetch_one(pool)
+                    .await?
+            };
+            (accounts, movements, engaged, day)
+        });
+        // A past period reads the snapshots of its last snapshot day.
+        let snapshots: Option<HashMap<i64, (Option<f64>, Option<String>)>> = match snapshot_day {
+            Some(day) => {
+                let rows: Vec<(i64, Option<f64>, Option<String>)> = on_pool!(self, |pool| {
+                    sqlx::query_as(
+                        "SELECT account_id, score, band FROM health_snapshots WHERE day = $1",
+                    )
+                    .bind(day)
+                    .fetch_all(pool)
+                    .await?
+                });
+                Some(rows.into_iter().map(|(id, s, b)| (id, (s, b))).collect())
+            }
+            None => None,
+        };
+        let health_day = if period.to >= today {
+            Some(today)
+        } else {
+            snapshot_day
+        };
+        let engaged: std::collections::HashSet<i64> = engaged.into_iter().collect();
+        let mut money = Money::default();
+        let mut by_account: HashMap<i64, Vec<Move>> = HashMap::new();
+        for (id, kind, on, before, after, currency) in movements {
+            by_account.entry(id).or_default().push(Move {
+                on,
+                kind: parse(&kind, "movement kind")?,
+                before: money.major(&currency, before)?,
+                after: money.major(&currency, after)?,
+            });
+        }
+        let mut out = Vec::with_capacity(accounts.len());
+        for (id, segment, tier, owner_id, score, band) in accounts {
+            let (score, band) = match &snapshots {
+                Some(s) => s.get(&id).cloned().unwrap_or((None, None)),
+                None => (score, band),
+            };
+            out.push(DashboardAccount {
+                id,
+                segment: parse_opt(segment.as_deref(), "contract_value_tier")?,
+                tier: parse(&tier, "coverage_tier")?,
+                owner_id,
+                facts: AccountFacts {
+                    movements: by_account.remove(&id).unwrap_or_default(),
+                    score,
+                    band: parse_opt(band.as_deref(), "health band")?,
+                    engaged: engaged.contains(&id),
+                },
+            });
+        }
+        Ok((out, health_day))
+    }
+
+    /// For each month of the period, accounts per band on the latest snapshot day of that month.
+    pub async fn band_trend(&self, period: Period) -> Result<Vec<BandDay>> {
+        let days: Vec<NaiveDate> =
+            on_pool!(self, |pool| {
+                sqlx::query_scalar(
+            "SELECT DISTINCT day FROM health_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day"
+        )
+        .bind(period.from)
+        .bind(period.to)
+        .fetch_all(pool)
+        .await?
+            });
+        let mut last_of_month: BTreeMap<(i32, u32), NaiveDate> = BTreeMap::new();
+        for d in days {
+            use chrono::Datelike;
+            last_of_month.insert((d.year(), d.month()), d);
+        }
+        let mut out = Vec::new();
+        for day in last_of_month.into_values() {
+            let rows: Vec<(Option<String>, i64, Option<f64>)> = on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT band, COUNT(*), CAST(SUM(score) AS DOUBLE PRECISION) FROM health_snapshots WHERE day = $1 GROUP BY band",
+                )
+                .bind(day)
+                .fetch_all(pool)
+                .await?
+            });
+            let mut b = BandDay {
+                day,
+                ..Default::default()
+            };
+            let (mut sum, mut n) = (0.0, 0);
+            for (band, count, total) in rows {
+                match parse_opt::<HealthBand>(band.as_deref(), "health band")? {
+                    Some(HealthBand::Red) => b.red = count,
+                    Some(HealthBand::Yellow) => b.yellow = count,
+                    Some(HealthBand::Green) => b.green = count,
+                    None => continue,
+                }
+                sum += total.unwrap_or(0.0);
+                n += count;
+            }
+            b.average_score = (n > 0).then(|| sum / n as f64);
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- renewals
+
+    /// Active terms of live accounts ending between `from` and `to`, soonest first.
+    pub async fn open_renewals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<OpenRenewal>> {
+        let rows: Vec<OpenRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT s.id, s.account_id, a.name, a.owner_id, s.end_date, s.mrr_minor, s.currency, \
+             a.health_score, a.health_band, rc.call, rc.note \
+             FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+             LEFT JOIN renewal_calls rc ON rc.subscription_id = s.id \
+             WHERE s.status = 'active' AND s.end_date >= $1 AND s.end_date <= $2 AND a.deleted_at IS NULL \
+             ORDER BY s.end_date, s.id"
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+        });
+        let mut money = Money::default();
+        rows.into_iter()
+            .map(
+                |(sid, aid, name, owner, end, mrr_minor, currency, score, band, call, note)| {
+                    let mrr = money.major(&currency, mrr_minor)?;
+                    Ok(OpenRenewal {
+                        subscription_id: sid,
+                        account_id: aid,
+                        account_name: name,
+                        owner_id: owner,
+                        renewal_date: end,
+                        mrr,
+                        arr: mrr * 12.0,
+                        currency,
+                        health_score: score,
+                        health_band: parse_opt(band.as_deref(), "health band")?,
+                        call: parse_opt(call.as_deref(), "renewal call")?,
+                        call_note: note,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Sets (or with `None` clears) the CSM's call on an open renewal.
+    pub async fn set_renewal_call(
+        &self,
+        subscription_id: i64,
+        call: Option<RenewalCall>,
+        note: Option<&str>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let row: Option<(i64, String)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT account_id, status FROM subscriptions WHERE id = $1"
+        )
+        .bind(subscription_id)
+        .fetch_optional(pool)
+        .await?);
+        let Some((account_id, status)) = row else {
+            return Err(StoreError::not_found(format!(
+                "subscription {subscription_id}"
+            )));
+        };
+        if call.is_some() && status != SubscriptionStatus::Active.as_str() {
+            return Err(StoreError::invalid(
+                "call",
+                format!("the renewal is already decided (the term is {status}); a call is for open renewals"),
+            ));
+        }
+        in_tx!(self, |tx| {
+            match call {
+                Some(c) => {
+                    sqlx::query(
+                        "INSERT INTO renewal_calls (subscription_id, account_id, call, note, set_by, set_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subscription_id) DO UPDATE SET \
+                         call = excluded.call, note = excluded.note, set_by = excluded.set_by, set_at = excluded.set_at",
+                    )
+                    .bind(subscription_id)
+                    .bind(account_id)
+                    .bind(c.as_str())
+                    .bind(note)
+                    .bind(actor.label())
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM renewal_calls WHERE subscription_id = $1")
+                        .bind(subscription_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            audit!(
+                tx,
+                actor,
+                "renewal.call",
+                "subscription",
+                Some(subscription_id),
+                Some(call.map_or("cleared", |c| c.as_str()).to_string())
+            );
+        });
+        Ok(())
+    }
+
+    /// Terms of live accounts decided (renewed or churned) with an end date between `from` and
+    /// `to`, oldest first, with the MRR of the term that followed.
+    pub async fn decided_renewals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DecidedRenewal>> {
+        // The following term is the one that names this one in `renews_id`, else the account's
+        // first term starting after this one ends (and no later than 31 days after the window).
+        let rows: Vec<DecidedRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT s.id, s.account_id, a.name, s.end_date, s.status, s.mrr_minor, s.currency, \
+             COALESCE( \
+              (SELECT c.mrr_minor FROM subscriptions n JOIN subscription_mrr_changes c ON c.subscription_id = n.id \
+               WHERE n.renews_id = s.id ORDER BY c.effective_on, c.id LIMIT 1), \
+              (SELECT c.mrr_minor FROM subscriptions n JOIN subscription_mrr_changes c ON c.subscription_id = n.id \
+               WHERE n.account_id = s.account_id AND n.start_date > s.end_date AND n.start_date <= $3 \
+               ORDER BY n.start_date, c.effective_on, c.id LIMIT 1)) \
+             FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.status IN ('renewed', 'churned') AND s.end_date >= $1 AND s.end_date <= $2 AND a.deleted_at IS NULL \
+             ORDER BY s.end_date, s.id"
+        )
+        .bind(from)
+        .bind(to)
+        .bind(to + Days::new(31))
+        .fetch_all(pool)
+        .await?
+        });
+        let mut money = Money::default();
+        let mut out = Vec::with_capacity(rows.len());
+        for (sid, aid, name, end, status, mrr_minor, currency, next_minor) in rows {
+            let status: SubscriptionStatus = parse(&status, "status")?;
+            let mrr = money.major(&currency, mrr_minor)?;
+            let next_mrr = match next_minor {
+                Some(n) => Some(money.major(&currency, n)?),
+                None => None,
+            };
+            let Some(outcome) = outcome(status, mrr, next_mrr) else {
+                continue;
+            };
+            out.push(DecidedRenewal {
+                subscription_id: sid,
+                account_id: aid,
+                account_name: name,
+                renewal_date: end,
+                mrr,
+                next_mrr: if outcome == RenewalOutcome::Churned {
+                    None
+                } else {
+                    next_mrr
+                },
+                outcome,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Decided renewals between `from` and `to` with their indicators `lead_days` before the
+    /// renewal date. Missing lead-time indicators are computed and kept when `fill` is set
+    /// (`refresh` recomputes the kept ones first); without `fill` only kept ones are returned.
+    pub async fn renewal_features(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        lead_days: i64,
+        adoption: &AdoptionSettings,
+        fill: bool,
+        refresh: bool,
+    ) -> Result<Vec<RenewalFeatures>> {
+        if !(1..=730).contains(&lead_days) {
+            return Err(StoreError::invalid(
+                "lead_days",
+                "must be between 1 and 730",
+            ));
+        }
+        let renewals = self.decided_renewals(from, to).await?;
+        if refresh {
+            on_pool!(self, |pool| {
+                sqlx::query(
+                    "DELETE FROM renewal_features WHERE lead_days = $1 AND renewal_date >= $2 AND renewal_date <= $3",
+                )
+                .bind(lead_days as i32)
+                .bind(from)
+                .bind(to)
+                .execute(pool)
+                .await?;
+            });
+        }
+        let kept: Vec<(i64, Option<String>)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT subscription_id, indicators FROM renewal_features WHERE lead_days = $1 \
+             AND renewal_date >= $2 AND renewal_date <= $3"
+        )
+        .bind(lead_days as i32)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?);
+        let mut known: HashMap<i64, Option<Indicators>> = HashMap::with_capacity(kept.len());
+        for (sid, text) in kept {
+            let ind = match text {
+                Some(t) => Some(
+                    serde_json::from_str(&t)
+                        .map_err(|e| StoreError::Corrupt(format!("renewal features: {e}")))?,
+                ),
+                None => None,
+            };
+            known.insert(sid, ind);
+        }
+        let cards = self.cards().await?;
+        if fill {
+            let missing: Vec<&DecidedRenewal> = renewals
+                .iter()
+                .filter(|r| !known.contains_key(&r.subscription_id))
+                .collect();
+            let computed: Vec<(i64, Option<Indicators>)> = futures::stream::iter(missing)
+                .map(|r| {
+                    let cards = &cards;
+                    async move {
+                        let as_of = r.renewal_date - Days::new(lead_days as u64);
+                        let g = self
+                            .gather(r.account_id, r.account_id, as_of, crate::UsageSource::Rollups, &cards.metric_dims)
+                            .await?;
+                        let ind = g.first().map(|g| Indicators::derive(&g.inputs, as_of, adoption));
+                        Ok::<_, StoreError>((r, as_of, ind))
+                    }
+                })
+                .buffered(FEATURE_CONCURRENCY)
+                .and_then(|(r, as_of, ind)| async move {
+                    let text = ind.as_ref().map(to_json).transpose()?;
+                    on_pool!(self, |pool| {
+                        sqlx::query(
+                            "INSERT INTO renewal_features (subscription_id, lead_days, account_id, renewal_date, as_of, indicators, computed_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subscription_id, lead_days) DO UPDATE SET \
+                             indicators = excluded.indicators, as_of = excluded.as_of, computed_at = excluded.computed_at",
+                        )
+                        .bind(r.subscription_id)
+                        .bind(lead_days as i32)
+                        .bind(r.account_id)
+                        .bind(r.renewal_date)
+                        .bind(as_of)
+                        .bind(text)
+                        .bind(now())
+                        .execute(pool)
+                        .await?;
+                    });
+                    Ok((r.subscription_id, ind))
+                })
+                .try_collect()
+                .await?;
+            known.extend(computed);
+        }
+        // Scores under today's scorecards, chosen by each account's current axes.
+        let ids: Vec<i64> = renewals.iter().map(|r| r.account_id).collect();
+        let axes = self.account_axes(&ids).await?;
+        let mut out = Vec::with_capacity(renewals.len());
+        for r in renewals {
+            let Some(indicators) = known.remove(&r.subscription_id) else {
+                continue;
+            };
+            let card = axes
+                .get(&r.account_id)
+                .and_then(|a| select(&cards.cards, a))
+                .map(|i| &cards.cards[i].1);
+            let health = match (card, &indicators) {
+                (Some(c), Some(ind)) => Some(c.score(ind, &BTreeMap::new())),
+                _ => None,
+            };
+            out.push(RenewalFeatures {
+                as_of: r.renewal_date - Days::new(lead_days as u64),
+                score: health.as_ref().and_then(|h| h.score),
+                band: health.as_ref().and_then(|h| h.band),
+                indicators,
+                renewal: r,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn account_axes(&self, ids: &[i64]) -> Result<HashMap<i64, AccountAxes>> {
+        let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+            return Ok(HashMap::new());
+        };
+        let rows: Vec<(i64, String, String, Option<String>)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, coverage_tier, lifecycle_stage, contract_value_tier FROM accounts WHERE id BETWEEN $1 AND $2"
+        )
+        .bind(*lo)
+        .bind(*hi)
+        .fetch_all(pool)
+        .await?
+        });
+        rows.into_iter()
+            .map(|(id, tier, stage, value)| {
+                Ok((
+                    id,
+                    AccountAxes {
+                        coverage_tier: parse(&tier, "coverage_tier")?,
+                        lifecycle_stage: parse(&stage, "lifecycle_stage")?,
+                        contract_value_tier: parse_opt(value.as_deref(), "contract_value_tier")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Today's indicators (from the latest recompute) of live accounts; all of them, or those
+    /// listed.
+    pub async fn current_indicators(&self, only: Option<&[i64]>) -> Result<Vec<(i64, Indicators)>> {
+        type Row = (
+            i64,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            String,
+        );
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT i.account_id, i.usage_trend, i.active_users, i.seat_utilization, i.breadth, i.depth, \
+             i.days_since_activity, i.open_tickets, i.nps_latest, i.nps_average, i.days_since_touchpoint, \
+             i.days_to_renewal, i.champion_active, i.adoption_index, i.metrics \
+             FROM account_indicators i JOIN accounts a ON a.id = i.account_id \
+             WHERE a.deleted_at IS NULL AND a.churned_on IS NULL ORDER BY i.account_id"
+        )
+        .fetch_all(pool)
+        .await?
+        });
+        let wanted: Option<std::collections::HashSet<i64>> =
+            only.map(|o| o.iter().copied().collect());
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if wanted.as_ref().is_some_and(|w| !w.contains(&r.0)) {
+                continue;
+            }
+            out.push((
+                r.0,
+                Indicators {
+                    usage_trend: r.1,
+                    active_users: r.2,
+                    seat_utilization: r.3,
+                    breadth: r.4,
+                    depth: r.5,
+                    days_since_activity: r.6,
+                    open_tickets: r.7,
+                    nps_latest: r.8,
+                    nps_average: r.9,
+                    days_since_touchpoint: r.10,
+                    days_to_renewal: r.11,
+                    champion_active: r.12,
+                    adoption_index: r.13,
+                    metrics: serde_json::from_str(&r.14).unwrap_or_default(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- churn models
+
+    pub async fn save_churn_model(
+        &self,
+        model: &ChurnModel,
+        lead_days: i64,
+        window: Period,
+        actor: &Actor,
+    ) -> Result<StoredChurnModel> {
+        let text = to_json(model)?;
+        let at = now();
+        let id: i64 = in_tx!(self, |tx| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO churn_models (trained_at, trained_by, lead_days, window_from, window_to, renewals, churned, auc, model) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(at)
+            .bind(actor.label())
+            .bind(lead_days as i32)
+            .bind(window.from)
+            .bind(window.to)
+            .bind(model.renewals as i64)
+            .bind(model.churned as i64)
+            .bind(model.validation.auc)
+            .bind(&text)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(
+                tx,
+                actor,
+                "insight.churn_model.train",
+                "churn_model",
+                Some(id),
+                Some(format!(
+                    "{} renewals, validation AUC {:?}",
+                    model.renewals, model.validation.auc
+                ))
+            );
+            id
+        });
+        self.churn_model(Some(id))
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("churn model {id}")))
+    }
+
+    /// A model by id, or the latest with `None`.
+    pub async fn churn_model(&self, id: Option<i64>) -> Result<Option<StoredChurnModel>> {
+        let row: Option<ModelRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, trained_at, trained_by, lead_days, window_from, window_to, model FROM churn_models \
+             WHERE ($1 IS NULL OR id = $1) ORDER BY id DESC LIMIT 1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        });
+        row.map(|(id, trained_at, trained_by, lead, from, to, text)| {
+            Ok(StoredChurnModel {
+                id,
+                trained_at,
+                trained_by,
+                lead_days: i64::from(lead),
+                window_from: from,
+                window_to: to,
+                model: serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("churn model {id}: {e}")))?,
+            })
+        })
+        .transpose()
+    }
+
+    // ---------------------------------------------------------------- weight suggestions
+
+    pub async fn create_weight_suggestion(
+        &self,
+        scorecard_id: i64,
+        basis: &serde_json::Value,
+        definition: &ScorecardDef,
+        changes: &[WeightChange],
+        actor: &Actor,
+    ) -> Result<WeightSuggestion> {
+        self.scorecard(scorecard_id).await?;
+        let id: i64 = in_tx!(self, |tx| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO weight_suggestions (scorecard_id, created_at, created_by, basis, definition, changes) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(scorecard_id)
+            .bind(now())
+            .bind(actor.label())
+            .bind(to_json(basis)?)
+            .bind(to_json(definition)?)
+            .bind(to_json(&changes)?)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(
+                tx,
+                actor,
+                "insight.weights.suggest",
+                "scorecard",
+                Some(scorecard_id),
+                Some(format!("suggestion {id}"))
+            );
+            id
+        });
+        self.weight_suggestion(id).await
+    }
+
+    pub async fn weight_suggestion(&self, id: i64) -> Result<WeightSuggestion> {
+        let row: Option<SuggestionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, scorecard_id, created_at, created_by, basis, definition, changes, accepted_at, accepted_by \
+             FROM weight_suggestions WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        });
+        let (
+            id,
+            scorecard_id,
+            created_at,
+            created_by,
+            basis,
+            def,
+            changes,
+            accepted_at,
+            accepted_by,
+        ) = row.ok_or_else(|| StoreError::not_found(format!("weight suggestion {id}")))?;
+        let corrupt =
+            |e: serde_json::Error| StoreError::Corrupt(format!("weight suggestion {id}: {e}"));
+        Ok(WeightSuggestion {
+            id,
+            scorecard_id,
+            created_at,
+            created_by,
+            basis: serde_json::from_str(&basis).map_err(corrupt)?,
+            definition: serde_json::from_str(&def).map_err(corrupt)?,
+            changes: serde_json::from_str(&changes).map_err(corrupt)?,
+            accepted_at,
+            accepted_by,
+        })
+    }
+
+    /// Puts a suggestion's weights into its scorecard, in one transaction with marking it
+    /// accepted; every account is then rescored. A suggestion is accepted once.
+    pub async fn accept_weight_suggestion(
+        &self,
+        id: i64,
+        actor: &Actor,
+    ) -> Result<StoredScorecard> {
+        let s = self.weight_suggestion(id).await?;
+        if s.accepted_at.is_some() {
+            return Err(StoreError::Conflict {
+                field: "id".into(),
+                message: format!("weight suggestion {id} was already accepted"),
+            });
+        }
+        let current = self.scorecard(s.scorecard_id).await?;
+        // Only the weights change: a scorecard edited since keeps its other edits.
+        let mut def = current.definition.clone();
+        for g in &mut def.groups {
+            for m in &mut g.measures {
+                if let Some(c) = s
+                    .changes
+                    .iter()
+                    .find(|c| c.group == g.key && c.measure == m.key)
+                {
+                    m.weight = c.weight_after;
+                }
+            }
+        }
+        let card = Scorecard::parse(def)?;
+        let def = card.into_def();
+        let text = to_json(&def)?;
+        let at = now();
+        in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE weight_suggestions SET accepted_at = $1, accepted_by = $2 WHERE id = $3 AND accepted_at IS NULL",
+            )
+            .bind(at)
+            .bind(actor.label())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::Conflict {
+                    field: "id".into(),
+                    message: format!("weight suggestion {id} was already accepted"),
+                });
+            }
+            sqlx::query("UPDATE scorecards SET definition = $1, updated_at = $2 WHERE id = $3")
+                .bind(&text)
+                .bind(at)
+                .bind(s.scorecard_id)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                tx,
+                actor,
+                "insight.weights.accept",
+                "scorecard",
+                Some(s.scorecard_id),
+                Some(format!("suggestion {id}"))
+            );
+            sqlx::query("INSERT INTO score_queue (account_id) SELECT id FROM accounts WHERE deleted_at IS NULL ON CONFLICT DO NOTHING")
+                .execute(&mut *tx)
+                .await?;
+        });
+        self.scorecard(s.scorecard_id).await
+    }
+}
