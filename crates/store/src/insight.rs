@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use futures::{StreamExt, TryStreamExt};
 use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
 use kizuna_domain::indicator::{AdoptionSettings, Indicators};
@@ -106,6 +105,16 @@ pub struct RenewalFeatures {
     pub indicators: Option<Indicators>,
     pub score: Option<f64>,
     pub band: Option<HealthBand>,
+}
+
+/// A live account's latest indicators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentIndicators {
+    pub account_id: i64,
+    pub account_name: String,
+    pub owner_id: Option<i64>,
+    pub health_band: Option<HealthBand>,
+    pub indicators: Indicators,
 }
 
 /// A fitted churn model as kept.
@@ -204,6 +213,28 @@ type SuggestionRow = (
     Option<DateTime<Utc>>,
     Option<String>,
 );
+#[derive(sqlx::FromRow)]
+struct IndicatorRow {
+    account_id: i64,
+    account_name: String,
+    owner_id: Option<i64>,
+    health_band: Option<String>,
+    usage_trend: Option<f64>,
+    active_users: Option<f64>,
+    seat_utilization: Option<f64>,
+    breadth: Option<f64>,
+    depth: Option<f64>,
+    days_since_activity: Option<f64>,
+    open_tickets: Option<f64>,
+    nps_latest: Option<f64>,
+    nps_average: Option<f64>,
+    days_since_touchpoint: Option<f64>,
+    days_to_renewal: Option<f64>,
+    champion_active: Option<f64>,
+    adoption_index: Option<f64>,
+    metrics: String,
+}
+
 type ModelRow = (
     i64,
     DateTime<Utc>,
@@ -314,6 +345,7 @@ impl Store {
         });
         // A past period reads the snapshots of its last snapshot day.
         let snapshots: Option<HashMap<i64, (Option<f64>, Option<String>)>> = match snapshot_day {
+            None if period.to < today => Some(HashMap::new()),
             Some(day) => {
                 let rows: Vec<(i64, Option<f64>, Option<String>)> = on_pool!(self, |pool| {
                     sqlx::query_as(
@@ -367,16 +399,15 @@ impl Store {
 
     /// For each month of the period, accounts per band on the latest snapshot day of that month.
     pub async fn band_trend(&self, period: Period) -> Result<Vec<BandDay>> {
-        let days: Vec<NaiveDate> =
-            on_pool!(self, |pool| {
-                sqlx::query_scalar(
+        let days: Vec<NaiveDate> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
             "SELECT DISTINCT day FROM health_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day"
         )
         .bind(period.from)
         .bind(period.to)
         .fetch_all(pool)
         .await?
-            });
+        });
         let mut last_of_month: BTreeMap<(i32, u32), NaiveDate> = BTreeMap::new();
         for d in days {
             use chrono::Datelike;
@@ -630,42 +661,16 @@ impl Store {
                 .iter()
                 .filter(|r| !known.contains_key(&r.subscription_id))
                 .collect();
-            let computed: Vec<(i64, Option<Indicators>)> = futures::stream::iter(missing)
-                .map(|r| {
-                    let cards = &cards;
-                    async move {
-                        let as_of = r.renewal_date - Days::new(lead_days as u64);
-                        let g = self
-                            .gather(r.account_id, r.account_id, as_of, crate::UsageSource::Rollups, &cards.metric_dims)
-                            .await?;
-                        let ind = g.first().map(|g| Indicators::derive(&g.inputs, as_of, adoption));
-                        Ok::<_, StoreError>((r, as_of, ind))
-                    }
-                })
-                .buffered(FEATURE_CONCURRENCY)
-                .and_then(|(r, as_of, ind)| async move {
-                    let text = ind.as_ref().map(to_json).transpose()?;
-                    on_pool!(self, |pool| {
-                        sqlx::query(
-                            "INSERT INTO renewal_features (subscription_id, lead_days, account_id, renewal_date, as_of, indicators, computed_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subscription_id, lead_days) DO UPDATE SET \
-                             indicators = excluded.indicators, as_of = excluded.as_of, computed_at = excluded.computed_at",
-                        )
-                        .bind(r.subscription_id)
-                        .bind(lead_days as i32)
-                        .bind(r.account_id)
-                        .bind(r.renewal_date)
-                        .bind(as_of)
-                        .bind(text)
-                        .bind(now())
-                        .execute(pool)
-                        .await?;
-                    });
-                    Ok((r.subscription_id, ind))
-                })
-                .try_collect()
-                .await?;
-            known.extend(computed);
+            for chunk in missing.chunks(FEATURE_CONCURRENCY) {
+                let work: Vec<_> = chunk
+                    .iter()
+                    .map(|r| self.lead_time_indicators(r, lead_days, adoption, &cards))
+                    .collect();
+                for done in futures::future::join_all(work).await {
+                    let (sid, ind) = done?;
+                    known.insert(sid, ind);
+                }
+            }
         }
         // Scores under today's scorecards, chosen by each account's current axes.
         let ids: Vec<i64> = renewals.iter().map(|r| r.account_id).collect();
@@ -692,6 +697,47 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Computes and keeps one decided renewal's indicators at its lead day.
+    async fn lead_time_indicators(
+        &self,
+        r: &DecidedRenewal,
+        lead_days: i64,
+        adoption: &AdoptionSettings,
+        cards: &crate::health::Cards,
+    ) -> Result<(i64, Option<Indicators>)> {
+        let as_of = r.renewal_date - Days::new(lead_days as u64);
+        let g = self
+            .gather(
+                r.account_id,
+                r.account_id,
+                as_of,
+                crate::UsageSource::Rollups,
+                &cards.metric_dims,
+            )
+            .await?;
+        let ind = g
+            .first()
+            .map(|g| Indicators::derive(&g.inputs, as_of, adoption));
+        let text = ind.as_ref().map(to_json).transpose()?;
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO renewal_features (subscription_id, lead_days, account_id, renewal_date, as_of, indicators, computed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subscription_id, lead_days) DO UPDATE SET \
+                 indicators = excluded.indicators, as_of = excluded.as_of, computed_at = excluded.computed_at",
+            )
+            .bind(r.subscription_id)
+            .bind(lead_days as i32)
+            .bind(r.account_id)
+            .bind(r.renewal_date)
+            .bind(as_of)
+            .bind(text)
+            .bind(now())
+            .execute(pool)
+            .await?;
+        });
+        Ok((r.subscription_id, ind))
     }
 
     async fn account_axes(&self, ids: &[i64]) -> Result<HashMap<i64, AccountAxes>> {
@@ -723,27 +769,10 @@ impl Store {
 
     /// Today's indicators (from the latest recompute) of live accounts; all of them, or those
     /// listed.
-    pub async fn current_indicators(&self, only: Option<&[i64]>) -> Result<Vec<(i64, Indicators)>> {
-        type Row = (
-            i64,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            String,
-        );
-        let rows: Vec<Row> = on_pool!(self, |pool| {
+    pub async fn current_indicators(&self, only: Option<&[i64]>) -> Result<Vec<CurrentIndicators>> {
+        let rows: Vec<IndicatorRow> = on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT i.account_id, i.usage_trend, i.active_users, i.seat_utilization, i.breadth, i.depth, \
+            "SELECT i.account_id, a.name AS account_name, a.owner_id, a.health_band, i.usage_trend, i.active_users, i.seat_utilization, i.breadth, i.depth, \
              i.days_since_activity, i.open_tickets, i.nps_latest, i.nps_average, i.days_since_touchpoint, \
              i.days_to_renewal, i.champion_active, i.adoption_index, i.metrics \
              FROM account_indicators i JOIN accounts a ON a.id = i.account_id \
@@ -756,28 +785,31 @@ impl Store {
             only.map(|o| o.iter().copied().collect());
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if wanted.as_ref().is_some_and(|w| !w.contains(&r.0)) {
+            if wanted.as_ref().is_some_and(|w| !w.contains(&r.account_id)) {
                 continue;
             }
-            out.push((
-                r.0,
-                Indicators {
-                    usage_trend: r.1,
-                    active_users: r.2,
-                    seat_utilization: r.3,
-                    breadth: r.4,
-                    depth: r.5,
-                    days_since_activity: r.6,
-                    open_tickets: r.7,
-                    nps_latest: r.8,
-                    nps_average: r.9,
-                    days_since_touchpoint: r.10,
-                    days_to_renewal: r.11,
-                    champion_active: r.12,
-                    adoption_index: r.13,
-                    metrics: serde_json::from_str(&r.14).unwrap_or_default(),
+            out.push(CurrentIndicators {
+                account_id: r.account_id,
+                account_name: r.account_name,
+                owner_id: r.owner_id,
+                health_band: parse_opt(r.health_band.as_deref(), "health band")?,
+                indicators: Indicators {
+                    usage_trend: r.usage_trend,
+                    active_users: r.active_users,
+                    seat_utilization: r.seat_utilization,
+                    breadth: r.breadth,
+                    depth: r.depth,
+                    days_since_activity: r.days_since_activity,
+                    open_tickets: r.open_tickets,
+                    nps_latest: r.nps_latest,
+                    nps_average: r.nps_average,
+                    days_since_touchpoint: r.days_since_touchpoint,
+                    days_to_renewal: r.days_to_renewal,
+                    champion_active: r.champion_active,
+                    adoption_index: r.adoption_index,
+                    metrics: serde_json::from_str(&r.metrics).unwrap_or_default(),
                 },
-            ));
+            });
         }
         Ok(out)
     }

@@ -47,8 +47,8 @@ pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
 pub use insight::{
-    BandDay, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal, RenewalFeatures,
-    StoredChurnModel, WeightSuggestion,
+    BandDay, CurrentIndicators, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal,
+    RenewalFeatures, StoredChurnModel, WeightSuggestion,
 };
 pub use journeys::{AccountJourney, Journey};
 pub use segmentation::SegmentationRun;

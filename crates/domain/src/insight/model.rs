@@ -316,6 +316,21 @@ pub fn train(features: &[String], samples: &[Sample]) -> Result<ChurnModel, Mode
     })
 }
 
+/// An account's values for the given features, in their order.
+pub fn values_of(
+    indicators: &crate::indicator::Indicators,
+    features: &[String],
+) -> Vec<Option<f64>> {
+    features
+        .iter()
+        .map(|f| {
+            crate::indicator::IndicatorRef::parse(f)
+                .ok()
+                .and_then(|r| indicators.get(&r))
+        })
+        .collect()
+}
+
 /// The model's feature names.
 pub fn feature_names() -> Vec<String> {
     FEATURES.iter().map(|f| f.as_str().to_string()).collect()

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod health;
 pub mod import;
+pub mod insight;
 pub mod journeys;
 pub mod metrics;
 pub mod params;
@@ -36,6 +37,7 @@ use crate::{auth, AppState};
         (name = "health", description = "Scorecards, health scores with their explanation and history, manual scores"),
         (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
         (name = "journeys", description = "Journey maps and each account's progress on them"),
+        (name = "insight", description = "Executive dashboard, renewal map and forecast, churn drivers, churn prediction"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(segments::routes())
         .merge(journeys::routes())
+        .merge(insight::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

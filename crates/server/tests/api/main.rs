@@ -9,5 +9,6 @@ mod auth;
 mod health;
 mod helpers;
 mod import;
+mod insight;
 mod records;
 mod tracking;
