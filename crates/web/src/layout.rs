@@ -16,6 +16,7 @@ use crate::session::{Ctx, CSRF_FIELD};
 pub enum Nav {
     Portfolio,
     Accounts,
+    Insight,
     Settings,
     None,
 }
@@ -64,6 +65,7 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, scripts: Scripts, body: Markup) ->
                     nav.mainnav {
                         a href="/" .current[nav == Nav::Portfolio] { (i.tr("nav.portfolio")) }
                         a href="/accounts" .current[nav == Nav::Accounts] { (i.tr("nav.accounts")) }
+                        a href="/insight" .current[nav == Nav::Insight] { (i.tr("nav.insight")) }
                         a href="/settings" .current[nav == Nav::Settings] { (i.tr("nav.settings")) }
                     }
                     div.userbox {

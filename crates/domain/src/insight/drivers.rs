@@ -119,6 +119,70 @@ pub fn score_auc(obs: &[Observation]) -> Option<f64> {
     stats::auc(&renewed, &churned)
 }
 
+/// A churn analysis of decided renewals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Analysis {
+    /// Decided renewals with indicators at the lead time.
+    pub renewals: usize,
+    pub churned: usize,
+    pub renewed: usize,
+    /// Decided renewals whose account had no data on the lead day (left out).
+    pub without_data: usize,
+    /// P(a renewed account scored higher than a churned one) at the lead time.
+    pub health_score_auc: Option<f64>,
+    pub drivers: Vec<Driver>,
+}
+
+/// Compares churned and renewed renewals on every indicator they carry: each row is (churned,
+/// indicators at the lead time, score at the lead time). Days to renewal is left out: every
+/// renewal is read the same number of days before its date, so it says nothing.
+pub fn analyse<'a>(
+    rows: impl IntoIterator<Item = (bool, Option<&'a crate::indicator::Indicators>, Option<f64>)>,
+) -> Analysis {
+    use crate::indicator::{Indicator, IndicatorRef};
+    let mut without_data = 0;
+    let mut obs = Vec::new();
+    for (churned, ind, score) in rows {
+        let Some(ind) = ind else {
+            without_data += 1;
+            continue;
+        };
+        let mut values = BTreeMap::new();
+        for i in Indicator::ALL {
+            if *i == Indicator::DaysToRenewal {
+                continue;
+            }
+            if let Some(v) = ind.get(&IndicatorRef::Builtin(*i)) {
+                values.insert(i.as_str().to_string(), v);
+            }
+        }
+        for (k, v) in &ind.metrics {
+            values.insert(format!("{}{k}", IndicatorRef::METRIC_PREFIX), *v);
+        }
+        obs.push(Observation {
+            churned,
+            values,
+            score,
+        });
+    }
+    let names: Vec<String> = obs
+        .iter()
+        .flat_map(|o| o.values.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let churned = obs.iter().filter(|o| o.churned).count();
+    Analysis {
+        renewals: obs.len(),
+        churned,
+        renewed: obs.len() - churned,
+        without_data,
+        health_score_auc: score_auc(&obs),
+        drivers: rank(&names, &obs),
+    }
+}
+
 /// A measure's weight, before and after a suggestion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -341,6 +405,37 @@ mod tests {
         );
         // The suggestion is a valid scorecard.
         Scorecard::parse(suggested).unwrap();
+    }
+
+    #[test]
+    fn analyse_reads_every_indicator_but_days_to_renewal() {
+        use crate::indicator::Indicators;
+        let ind = |t: f64| Indicators {
+            open_tickets: Some(t),
+            days_to_renewal: Some(90.0),
+            metrics: [("logins".to_string(), t * 2.0)].into(),
+            ..Default::default()
+        };
+        let (a, b, c) = (ind(5.0), ind(1.0), ind(2.0));
+        let rows = vec![
+            (true, Some(&a), Some(20.0)),
+            (false, Some(&b), Some(80.0)),
+            (false, Some(&c), None),
+            (true, None, None),
+        ];
+        let r = analyse(rows);
+        assert_eq!(
+            (r.renewals, r.churned, r.renewed, r.without_data),
+            (3, 1, 2, 1)
+        );
+        let names: Vec<&str> = r.drivers.iter().map(|d| d.indicator.as_str()).collect();
+        assert!(
+            names.contains(&"metric:logins") && names.contains(&"open_tickets"),
+            "{names:?}"
+        );
+        assert!(!names.contains(&"days_to_renewal"));
+        assert_eq!(r.drivers[0].auc, 1.0);
+        assert_eq!(r.health_score_auc, Some(1.0));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (trained on demand, with its validation beside every prediction). Every figure's definition
 //! comes with it, in English and Japanese.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,10 +11,9 @@ use axum::{Extension, Json};
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
-use kizuna_domain::indicator::Indicator;
 use kizuna_domain::insight::dashboard::{self, Figures, Period, TrendPoint};
 use kizuna_domain::insight::definitions::{Definition, DEFINITIONS};
-use kizuna_domain::insight::drivers::{self, Driver, Observation};
+use kizuna_domain::insight::drivers::{self, Analysis};
 use kizuna_domain::insight::model::{self, Factor, ModelError, Sample, Validation};
 use kizuna_domain::insight::renewals::{
     self, BandRates, MonthForecast, RenewalCall, RenewalRates, RiskSource,
@@ -443,15 +442,8 @@ pub struct ChurnDrivers {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub lead_days: i64,
-    /// Decided renewals in the window with indicators at the lead time.
-    pub renewals: usize,
-    pub churned: usize,
-    pub renewed: usize,
-    /// Decided renewals whose account had no data on the lead day (left out).
-    pub without_data: usize,
-    /// P(a renewed account scored higher than a churned one) at the lead time.
-    pub health_score_auc: Option<f64>,
-    pub drivers: Vec<Driver>,
+    #[serde(flatten)]
+    pub analysis: Analysis,
     pub definitions: Vec<Definition>,
 }
 
@@ -473,50 +465,18 @@ async fn lead_time_features(
         .await?)
 }
 
-fn observations(rows: &[RenewalFeatures]) -> Vec<Observation> {
-    rows.iter()
-        .filter_map(|r| {
-            let ind = r.indicators.as_ref()?;
-            let mut values = BTreeMap::new();
-            for i in Indicator::ALL {
-                if let Some(v) = ind.get(&kizuna_domain::indicator::IndicatorRef::Builtin(*i)) {
-                    values.insert(i.as_str().to_string(), v);
-                }
-            }
-            for (k, v) in &ind.metrics {
-                values.insert(format!("metric:{k}"), *v);
-            }
-            Some(Observation {
-                churned: r.renewal.outcome == renewals::RenewalOutcome::Churned,
-                values,
-                score: r.score,
-            })
-        })
-        .collect()
-}
-
 fn analyse(rows: &[RenewalFeatures], w: Period, lead_days: i64) -> ChurnDrivers {
-    let obs = observations(rows);
-    let mut names: Vec<String> = obs
-        .iter()
-        .flat_map(|o| o.values.keys().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Every renewal is read the same number of days before its date: days to renewal says
-    // nothing about the outcome.
-    names.retain(|n| n != Indicator::DaysToRenewal.as_str());
-    let churned = obs.iter().filter(|o| o.churned).count();
     ChurnDrivers {
         from: w.from,
         to: w.to,
         lead_days,
-        renewals: obs.len(),
-        churned,
-        renewed: obs.len() - churned,
-        without_data: rows.len() - obs.len(),
-        health_score_auc: drivers::score_auc(&obs),
-        drivers: drivers::rank(&names, &obs),
+        analysis: drivers::analyse(rows.iter().map(|r| {
+            (
+                r.renewal.outcome == renewals::RenewalOutcome::Churned,
+                r.indicators.as_ref(),
+                r.score,
+            )
+        })),
         definitions: definitions(&["auc", "separation", "effect_size", "health_score_auc"]),
     }
 }
@@ -571,18 +531,18 @@ async fn suggest_weights(
     };
     let rows = lead_time_features(&s, w, lead_days, false).await?;
     let analysis = analyse(&rows, w, lead_days);
-    if analysis.churned == 0 || analysis.renewed == 0 {
+    if analysis.analysis.churned == 0 || analysis.analysis.renewed == 0 {
         return Err(ValidationError::single(
             "from",
             "the window needs decided renewals that churned and ones that renewed",
         )
         .into());
     }
-    let (def, changes) = drivers::suggest_weights(&card.definition, &analysis.drivers);
+    let (def, changes) = drivers::suggest_weights(&card.definition, &analysis.analysis.drivers);
     let basis = serde_json::json!({
         "from": w.from, "to": w.to, "lead_days": lead_days,
-        "renewals": analysis.renewals, "churned": analysis.churned,
-        "health_score_auc": analysis.health_score_auc,
+        "renewals": analysis.analysis.renewals, "churned": analysis.analysis.churned,
+        "health_score_auc": analysis.analysis.health_score_auc,
     });
     let suggestion = s
         .store
