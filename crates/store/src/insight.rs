@@ -60,7 +60,6 @@ pub struct BandDay {
     pub red: i64,
     pub yellow: i64,
     pub green: i64,
-    pub average_score: Option<f64>,
 }
 
 /// An open renewal: an active term ending in the window.
@@ -415,9 +414,10 @@ impl Store {
         }
         let mut out = Vec::new();
         for day in last_of_month.into_values() {
-            let rows: Vec<(Option<String>, i64, Option<f64>)> = on_pool!(self, |pool| {
+            // Counts only: answered from the (day, band) index without reading the rows.
+            let rows: Vec<(Option<String>, i64)> = on_pool!(self, |pool| {
                 sqlx::query_as(
-                    "SELECT band, COUNT(*), CAST(SUM(score) AS DOUBLE PRECISION) FROM health_snapshots WHERE day = $1 GROUP BY band",
+                    "SELECT band, COUNT(*) FROM health_snapshots WHERE day = $1 GROUP BY band",
                 )
                 .bind(day)
                 .fetch_all(pool)
@@ -427,18 +427,14 @@ impl Store {
                 day,
                 ..Default::default()
             };
-            let (mut sum, mut n) = (0.0, 0);
-            for (band, count, total) in rows {
+            for (band, count) in rows {
                 match parse_opt::<HealthBand>(band.as_deref(), "health band")? {
                     Some(HealthBand::Red) => b.red = count,
                     Some(HealthBand::Yellow) => b.yellow = count,
                     Some(HealthBand::Green) => b.green = count,
-                    None => continue,
+                    None => {}
                 }
-                sum += total.unwrap_or(0.0);
-                n += count;
             }
-            b.average_score = (n > 0).then(|| sum / n as f64);
             out.push(b);
         }
         Ok(out)
@@ -621,6 +617,22 @@ impl Store {
                 "lead_days",
                 "must be between 1 and 730",
             ));
+        }
+        if !fill {
+            // Nothing kept for the window: nothing to return, and the renewals need not be read.
+            let kept: i64 = on_pool!(self, |pool| {
+                sqlx::query_scalar(
+                "SELECT COUNT(*) FROM renewal_features WHERE lead_days = $1 AND renewal_date >= $2 AND renewal_date <= $3"
+            )
+            .bind(lead_days as i32)
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?
+            });
+            if kept == 0 {
+                return Ok(Vec::new());
+            }
         }
         let renewals = self.decided_renewals(from, to).await?;
         if refresh {

@@ -107,7 +107,7 @@ pub async fn dashboard_handler(
     let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
     let f = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
     let trend = dashboard::monthly_trend(&facts, period);
-    let keyed: Vec<(String, dashboard::AccountFacts)> = accounts
+    let keyed: Vec<(String, &dashboard::AccountFacts)> = accounts
         .iter()
         .map(|a| {
             let key = match by {
@@ -121,10 +121,10 @@ pub async fn dashboard_handler(
                     |s| i.label("segment", s.as_str()),
                 ),
             };
-            (key, a.facts.clone())
+            (key, &a.facts)
         })
         .collect();
-    let groups = dashboard::breakdown(&keyed, period);
+    let groups = dashboard::breakdown(keyed, period);
     let cur = Currency::JPY;
     let r = &f.retention;
     let chart = json!({

@@ -291,13 +291,13 @@ pub fn monthly_trend(accounts: &[&AccountFacts], p: Period) -> Vec<TrendPoint> {
 /// Figures overall and per value of a breakdown key (segment, tier, CSM).
 /// The CS team's cost is not split among groups (it is not known per group): only the overall
 /// figure carries a retention cost.
-pub fn breakdown<K: Ord + Clone>(
-    accounts: &[(K, AccountFacts)],
+pub fn breakdown<'a, K: Ord + 'a>(
+    accounts: impl IntoIterator<Item = (K, &'a AccountFacts)>,
     p: Period,
 ) -> BTreeMap<K, Figures> {
     let mut groups: BTreeMap<K, Vec<&AccountFacts>> = BTreeMap::new();
     for (k, a) in accounts {
-        groups.entry(k.clone()).or_default().push(a);
+        groups.entry(k).or_default().push(a);
     }
     groups
         .into_iter()

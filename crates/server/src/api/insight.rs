@@ -101,6 +101,35 @@ pub struct DashboardParams {
     pub coverage_tier: Option<String>,
     /// Only accounts this CSM owns.
     pub owner_id: Option<i64>,
+    /// Compute now instead of answering from a dashboard computed in the last minute.
+    pub fresh: Option<bool>,
+}
+
+/// How long a computed dashboard answers the same question.
+pub const DASHBOARD_CACHE_SECONDS: u64 = 60;
+
+/// Dashboards computed in the last [`DASHBOARD_CACHE_SECONDS`], by query, as their JSON. Every
+/// figure is an aggregate over the whole portfolio; an executive's reload within the minute gets
+/// the same figures (with their `computed_at`) instead of another full pass.
+#[derive(Debug, Default)]
+pub struct DashboardCache(
+    std::sync::Mutex<HashMap<String, (std::time::Instant, axum::body::Bytes)>>,
+);
+
+impl DashboardCache {
+    fn get(&self, key: &str) -> Option<axum::body::Bytes> {
+        let map = self.0.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed().as_secs() < DASHBOARD_CACHE_SECONDS)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, key: String, body: axum::body::Bytes) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (at, _)| at.elapsed().as_secs() < DASHBOARD_CACHE_SECONDS);
+            map.insert(key, (std::time::Instant::now(), body));
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +142,8 @@ pub struct Breakdown {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Dashboard {
     pub period: Period,
+    /// When these figures were computed (a dashboard is reused for a minute).
+    pub computed_at: chrono::DateTime<Utc>,
     /// The day the health figures are from (today, or the last snapshot day of a past period).
     pub health_day: Option<NaiveDate>,
     pub overall: Figures,
@@ -126,8 +157,8 @@ pub struct Dashboard {
     pub definitions: Vec<Definition>,
 }
 
-fn breakdowns<K: Ord + Clone + ToString>(
-    accounts: &[(Option<K>, dashboard::AccountFacts)],
+fn breakdowns<'a, K: Ord + Clone + ToString + 'a>(
+    accounts: impl IntoIterator<Item = (Option<K>, &'a dashboard::AccountFacts)>,
     p: Period,
 ) -> Vec<Breakdown> {
     dashboard::breakdown(accounts, p)
@@ -148,12 +179,23 @@ fn breakdowns<K: Ord + Clone + ToString>(
 async fn get_dashboard(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<DashboardParams>,
-) -> ApiResult<Json<Dashboard>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let to = q.to.unwrap_or_else(today);
     let default_from = (to.with_day(1).unwrap_or(to)) - Months::new(11);
     let period = window(Some(q.from.unwrap_or(default_from)), Some(to), 0)?;
     let segment: Option<ContractValueTier> = parse_param("segment", q.segment.as_deref())?;
     let tier: Option<CoverageTier> = parse_param("coverage_tier", q.coverage_tier.as_deref())?;
+    let key = format!(
+        "{}|{}|{segment:?}|{tier:?}|{:?}",
+        period.from, period.to, q.owner_id
+    );
+    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    if !q.fresh.unwrap_or(false) {
+        if let Some(body) = s.insight_cache.get(&key) {
+            return Ok((json, body).into_response());
+        }
+    }
     let (accounts, health_day) = s.store.dashboard_accounts(period).await?;
     let accounts: Vec<_> = accounts
         .into_iter()
@@ -166,15 +208,14 @@ async fn get_dashboard(
     let overall = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
     let trend = dashboard::monthly_trend(&facts, period);
     let by = |key: &dyn Fn(&kizuna_store::DashboardAccount) -> Option<String>| {
-        let keyed: Vec<(Option<String>, dashboard::AccountFacts)> =
-            accounts.iter().map(|a| (key(a), a.facts.clone())).collect();
-        breakdowns(&keyed, period)
+        breakdowns(accounts.iter().map(|a| (key(a), &a.facts)), period)
     };
     let by_segment = by(&|a| a.segment.map(|x| x.to_string()));
     let by_coverage_tier = by(&|a| Some(a.tier.to_string()));
     let by_csm = by(&|a| a.owner_id.map(|x| x.to_string()));
-    Ok(Json(Dashboard {
+    let dashboard = Dashboard {
         period,
+        computed_at: Utc::now(),
         health_day,
         overall,
         by_segment,
@@ -197,7 +238,10 @@ async fn get_dashboard(
             "retention_cost",
             "engagement_coverage",
         ]),
-    }))
+    };
+    let body = axum::body::Bytes::from(serde_json::to_vec(&dashboard).map_err(ApiError::internal)?);
+    s.insight_cache.put(key, body.clone());
+    Ok((json, body).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/settings", tag = "insight",
@@ -225,6 +269,9 @@ async fn put_settings(
 pub struct RenewalMapParams {
     /// Months ahead, 1 to 24 (default 12). Overdue renewals still undecided are included.
     pub months: Option<u32>,
+    /// Renewals listed, 1 to 5000 (default 500), soonest first; the forecast covers them all.
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -244,6 +291,8 @@ pub struct MapRenewal {
 pub struct RenewalMap {
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Open renewals in the window; `renewals` lists a page of them.
+    pub total: usize,
     pub renewals: Vec<MapRenewal>,
     pub forecast: Vec<MonthForecast>,
     /// Churn rate by band at the lead time among renewals of the last year (the fallback risk).
@@ -285,6 +334,10 @@ async fn renewal_map(
     let months = q.months.unwrap_or(12);
     if !(1..=24).contains(&months) {
         return Err(bad_param("months", "must be between 1 and 24"));
+    }
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=5000).contains(&limit) {
+        return Err(bad_param("limit", "must be between 1 and 5000"));
     }
     let today = today();
     // Overdue and undecided renewals of the last 90 days still need a decision: they are shown.
@@ -337,10 +390,16 @@ async fn renewal_map(
             })
             .collect::<Vec<_>>(),
     );
+    let total = rows.len();
     Ok(Json(RenewalMap {
         from,
         to,
-        renewals: rows,
+        total,
+        renewals: rows
+            .into_iter()
+            .skip(q.offset.unwrap_or(0))
+            .take(limit)
+            .collect(),
         forecast,
         band_rates: bands,
         model_id: model.map(|m| m.id),

@@ -108,6 +108,19 @@ async fn dashboard_matches_the_hand_computed_quarter() {
         // Filters narrow the accounts; bad ones name the parameter.
         let tech = app.get_json("/api/v1/insight/dashboard?from=2026-01-01&to=2026-03-31&coverage_tier=tech_touch").await;
         assert_eq!(tech["overall"]["retention"]["start_mrr"], 400.0);
+        // Within the minute the same question gets the same figures; `fresh` recomputes.
+        app.expect(
+            Method::POST,
+            &format!("/api/v1/accounts/{b}/touchpoints"),
+            json!({"kind": "qbr", "subject": "QBR", "occurred_at": "2026-02-01T12:00:00Z"}),
+            201,
+        )
+        .await;
+        let again = app.get_json("/api/v1/insight/dashboard?from=2026-01-01&to=2026-03-31").await;
+        assert_eq!(again["computed_at"], dash["computed_at"]);
+        assert_eq!(again["overall"]["engaged_accounts"], 2);
+        let fresh = app.get_json("/api/v1/insight/dashboard?from=2026-01-01&to=2026-03-31&fresh=true").await;
+        assert_eq!(fresh["overall"]["engaged_accounts"], 3);
         let bad = app.get("/api/v1/insight/dashboard?segment=huge").await;
         assert_eq!(bad.status(), 400);
         let bad = app.get("/api/v1/insight/dashboard?from=2026-05-01&to=2026-01-01").await;

@@ -50,3 +50,5 @@ CREATE TABLE weight_suggestions (
 );
 
 CREATE INDEX subscriptions_status_end ON subscriptions (status, end_date);
+-- The term that renews a decided one.
+CREATE INDEX subscriptions_renews ON subscriptions (renews_id) WHERE renews_id IS NOT NULL;

@@ -53,3 +53,5 @@ CREATE TABLE weight_suggestions (
 
 -- Renewals by date for the renewal map; decided renewals by end date for the analyses.
 CREATE INDEX subscriptions_status_end ON subscriptions (status, end_date);
+-- The term that renews a decided one.
+CREATE INDEX subscriptions_renews ON subscriptions (renews_id) WHERE renews_id IS NOT NULL;

@@ -194,7 +194,7 @@ fn monthly_trend_by_hand() {
 #[test]
 fn breakdown_by_key() {
     let p = portfolio();
-    let by = breakdown(&p, Q1);
+    let by = breakdown(p.iter().map(|(k, a)| (*k, a)), Q1);
     assert_eq!(by.len(), 3);
     // high: A and B, start 300, +50, −80.
     close(by["high"].retention.nrr, 270.0 / 300.0);
