@@ -19,6 +19,7 @@ use kizuna_domain::insight::drivers::WeightChange;
 use kizuna_domain::insight::model::ChurnModel;
 use kizuna_domain::insight::renewals::{outcome, RenewalCall, RenewalOutcome};
 use kizuna_domain::money::Currency;
+use kizuna_domain::revenue::classify;
 use kizuna_domain::scorecard::{select, AccountAxes, Scorecard, ScorecardDef};
 use kizuna_domain::subscription::SubscriptionStatus;
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,17 @@ pub struct OpenRenewal {
     pub health_band: Option<HealthBand>,
     pub call: Option<RenewalCall>,
     pub call_note: Option<String>,
+}
+
+/// Open renewals sharing a renewal date, a health band and a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenewalGroup {
+    pub renewal_date: NaiveDate,
+    pub health_band: Option<HealthBand>,
+    pub call: Option<RenewalCall>,
+    pub renewals: usize,
+    /// Their MRR together.
+    pub mrr: f64,
 }
 
 /// A decided renewal with its outcome.
@@ -176,8 +188,9 @@ type AccountRow = (
     Option<i64>,
     Option<f64>,
     Option<String>,
+    String,
 );
-type MovementRow = (i64, String, NaiveDate, i64, i64, String);
+type MovementRow = (i64, NaiveDate, i64, i64);
 type OpenRow = (
     i64,
     i64,
@@ -312,34 +325,40 @@ impl Store {
             Vec<i64>,
             Option<NaiveDate>,
         ) = on_pool!(self, |pool| {
-            let accounts: Vec<AccountRow> = sqlx::query_as(
-                "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band \
+            // Independent reads, side by side on the pool: on SQLite each connection decodes its
+            // rows on its own thread, and these are the dashboard's largest reads.
+            let accounts = sqlx::query_as::<_, AccountRow>(
+                "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band, currency \
                  FROM accounts WHERE deleted_at IS NULL ORDER BY id",
             )
-            .fetch_all(pool)
-            .await?;
-            let movements: Vec<MovementRow> = sqlx::query_as(
-                "SELECT account_id, kind, effective_on, mrr_before_minor, mrr_after_minor, currency \
+            .fetch_all(pool);
+            // The kind is not read: it follows from the MRR before and after (see `classify`).
+            let movements = sqlx::query_as::<_, MovementRow>(
+                "SELECT account_id, effective_on, mrr_before_minor, mrr_after_minor \
                  FROM revenue_movements WHERE effective_on <= $1 ORDER BY account_id, effective_on, id",
             )
             .bind(period.to)
-            .fetch_all(pool)
-            .await?;
-            let engaged: Vec<i64> = sqlx::query_scalar(
+            .fetch_all(pool);
+            let engaged = sqlx::query_scalar::<_, i64>(
                 "SELECT DISTINCT account_id FROM touchpoints WHERE occurred_at >= $1 AND occurred_at < $2",
             )
             .bind(from_ts)
             .bind(to_ts)
-            .fetch_all(pool)
-            .await?;
-            let day: Option<NaiveDate> = if period.to >= today {
-                None
-            } else {
-                sqlx::query_scalar("SELECT MAX(day) FROM health_snapshots WHERE day <= $1")
+            .fetch_all(pool);
+            let day = async {
+                if period.to >= today {
+                    Ok(None)
+                } else {
+                    sqlx::query_scalar::<_, Option<NaiveDate>>(
+                        "SELECT MAX(day) FROM health_snapshots WHERE day <= $1",
+                    )
                     .bind(period.to)
                     .fetch_one(pool)
-                    .await?
+                    .await
+                }
             };
+            let (accounts, movements, engaged, day) =
+                futures::try_join!(accounts, movements, engaged, day)?;
             (accounts, movements, engaged, day)
         });
         // A past period reads the snapshots of its last snapshot day.
@@ -365,17 +384,25 @@ impl Store {
         };
         let engaged: std::collections::HashSet<i64> = engaged.into_iter().collect();
         let mut money = Money::default();
-        let mut by_account: HashMap<i64, Vec<Move>> = HashMap::new();
-        for (id, kind, on, before, after, currency) in movements {
-            by_account.entry(id).or_default().push(Move {
-                on,
-                kind: parse(&kind, "movement kind")?,
-                before: money.major(&currency, before)?,
-                after: money.major(&currency, after)?,
-            });
+        let mut by_account: HashMap<i64, Vec<(NaiveDate, i64, i64)>> = HashMap::new();
+        for (id, on, before, after) in movements {
+            by_account.entry(id).or_default().push((on, before, after));
         }
         let mut out = Vec::with_capacity(accounts.len());
-        for (id, segment, tier, owner_id, score, band) in accounts {
+        for (id, segment, tier, owner_id, score, band, currency) in accounts {
+            let mut moves = Vec::new();
+            for (on, before, after) in by_account.remove(&id).unwrap_or_default() {
+                // Whether a rise from zero is new or a return does not matter here.
+                let Some(kind) = classify(before, after, true) else {
+                    continue;
+                };
+                moves.push(Move {
+                    on,
+                    kind,
+                    before: money.major(&currency, before)?,
+                    after: money.major(&currency, after)?,
+                });
+            }
             let (score, band) = match &snapshots {
                 Some(s) => s.get(&id).cloned().unwrap_or((None, None)),
                 None => (score, band),
@@ -386,7 +413,7 @@ impl Store {
                 tier: parse(&tier, "coverage_tier")?,
                 owner_id,
                 facts: AccountFacts {
-                    movements: by_account.remove(&id).unwrap_or_default(),
+                    movements: moves,
                     score,
                     band: parse_opt(band.as_deref(), "health band")?,
                     engaged: engaged.contains(&id),
@@ -442,8 +469,50 @@ impl Store {
 
     // ---------------------------------------------------------------- renewals
 
-    /// Active terms of live accounts ending between `from` and `to`, soonest first.
-    pub async fn open_renewals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<OpenRenewal>> {
+    /// Open renewals between `from` and `to` counted by renewal date, health band and call, with
+    /// their MRR: what the forecast needs without reading every renewal.
+    pub async fn open_renewal_groups(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<RenewalGroup>> {
+        type GroupRow = (NaiveDate, Option<String>, Option<String>, String, i64, i64);
+        let rows: Vec<GroupRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT s.end_date, a.health_band, rc.call, s.currency, COUNT(*), CAST(SUM(s.mrr_minor) AS BIGINT) \
+             FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+             LEFT JOIN renewal_calls rc ON rc.subscription_id = s.id \
+             WHERE s.status = 'active' AND s.end_date >= $1 AND s.end_date <= $2 AND a.deleted_at IS NULL \
+             GROUP BY s.end_date, a.health_band, rc.call, s.currency ORDER BY s.end_date"
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+        });
+        let mut money = Money::default();
+        rows.into_iter()
+            .map(|(day, band, call, currency, n, mrr)| {
+                Ok(RenewalGroup {
+                    renewal_date: day,
+                    health_band: parse_opt(band.as_deref(), "health band")?,
+                    call: parse_opt(call.as_deref(), "renewal call")?,
+                    renewals: n as usize,
+                    mrr: money.major(&currency, mrr)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Active terms of live accounts ending between `from` and `to`, soonest first; all of them,
+    /// or a page (`limit`, `offset`).
+    pub async fn open_renewals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        page: Option<(i64, i64)>,
+    ) -> Result<Vec<OpenRenewal>> {
+        let (limit, offset) = page.unwrap_or((i64::MAX, 0));
         let rows: Vec<OpenRow> = on_pool!(self, |pool| {
             sqlx::query_as(
             "SELECT s.id, s.account_id, a.name, a.owner_id, s.end_date, s.mrr_minor, s.currency, \
@@ -451,10 +520,12 @@ impl Store {
              FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
              LEFT JOIN renewal_calls rc ON rc.subscription_id = s.id \
              WHERE s.status = 'active' AND s.end_date >= $1 AND s.end_date <= $2 AND a.deleted_at IS NULL \
-             ORDER BY s.end_date, s.id"
+             ORDER BY s.end_date, s.id LIMIT $3 OFFSET $4"
         )
         .bind(from)
         .bind(to)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(pool)
         .await?
         });

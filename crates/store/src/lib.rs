@@ -48,7 +48,7 @@ pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CH
 pub use import::AccountUpsert;
 pub use insight::{
     BandDay, CurrentIndicators, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal,
-    RenewalFeatures, StoredChurnModel, WeightSuggestion,
+    RenewalFeatures, RenewalGroup, StoredChurnModel, WeightSuggestion,
 };
 pub use journeys::{AccountJourney, Journey};
 pub use segmentation::SegmentationRun;

@@ -279,7 +279,7 @@ async fn renewals_outcomes_and_calls() {
 
         // Open renewals in the next 90 days: H's term; the CSM calls it at risk.
         let upcoming = store
-            .open_renewals(today, today + Duration::days(90))
+            .open_renewals(today, today + Duration::days(90), None)
             .await
             .unwrap();
         assert_eq!(upcoming.len(), 1);
@@ -298,7 +298,7 @@ async fn renewals_outcomes_and_calls() {
             .await
             .unwrap();
         let upcoming = store
-            .open_renewals(today, today + Duration::days(90))
+            .open_renewals(today, today + Duration::days(90), None)
             .await
             .unwrap();
         assert_eq!(upcoming[0].call, Some(RenewalCall::AtRisk));
@@ -323,7 +323,7 @@ async fn renewals_outcomes_and_calls() {
             .unwrap();
         assert_eq!(
             store
-                .open_renewals(today, today + Duration::days(90))
+                .open_renewals(today, today + Duration::days(90), None)
                 .await
                 .unwrap()[0]
                 .call,

@@ -232,7 +232,7 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
     let today = ctx.today;
     let open = state
         .store
-        .open_renewals(today - Days::new(90), today + Months::new(12))
+        .open_renewals(today - Days::new(90), today + Months::new(12), None)
         .await?;
     let model = state.store.churn_model(None).await?;
     let probs: HashMap<i64, f64> = match &model {
@@ -288,6 +288,7 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
             .iter()
             .map(|(r, _, risk)| renewals::Open {
                 month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
+                renewals: 1,
                 arr: r.arr,
                 call: r.call,
                 risk: *risk,

@@ -181,10 +181,12 @@ pub fn risk(
         .map(|p| (p, RiskSource::BandHistory))
 }
 
-/// One open renewal for the forecast.
+/// Open renewals of one month that share a call and a risk (often just one renewal).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Open {
     pub month: NaiveDate,
+    pub renewals: usize,
+    /// Their ARR together.
     pub arr: f64,
     pub call: Option<RenewalCall>,
     pub risk: Option<f64>,
@@ -227,7 +229,7 @@ pub fn forecast(open: &[Open]) -> Vec<MonthForecast> {
             }
         };
         let m = &mut out[i];
-        m.renewals += 1;
+        m.renewals += o.renewals;
         m.arr += o.arr;
         match o.call {
             Some(RenewalCall::Commit) => m.committed_arr += o.arr,
@@ -238,7 +240,7 @@ pub fn forecast(open: &[Open]) -> Vec<MonthForecast> {
             Some(p) => m.expected_arr += o.arr * (1.0 - p),
             None => {
                 m.expected_arr += o.arr;
-                m.unrated += 1;
+                m.unrated += o.renewals;
             }
         }
     }
@@ -327,18 +329,21 @@ mod tests {
         let f = forecast(&[
             Open {
                 month: jan,
+                renewals: 1,
                 arr: 1000.0,
                 call: Some(RenewalCall::Commit),
                 risk: Some(0.0),
             },
             Open {
                 month: jan,
+                renewals: 1,
                 arr: 2000.0,
                 call: Some(RenewalCall::AtRisk),
                 risk: Some(0.6),
             },
             Open {
                 month: feb,
+                renewals: 3,
                 arr: 500.0,
                 call: None,
                 risk: None,
@@ -356,6 +361,9 @@ mod tests {
         );
         // 1000 × 1 + 2000 × 0.4 = 1800.
         assert!((f[0].expected_arr - 1800.0).abs() < 1e-9);
-        assert_eq!((f[1].expected_arr, f[1].unrated), (500.0, 1));
+        assert_eq!(
+            (f[1].renewals, f[1].expected_arr, f[1].unrated),
+            (3, 500.0, 3)
+        );
     }
 }

@@ -343,9 +343,7 @@ async fn renewal_map(
     // Overdue and undecided renewals of the last 90 days still need a decision: they are shown.
     let from = today - Days::new(90);
     let to = today + Months::new(months);
-    let open = s.store.open_renewals(from, to).await?;
-    let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
-    let (model, probs) = probabilities(&s, Some(&ids)).await?;
+    let model = s.store.churn_model(None).await?;
     let lead_days = model.as_ref().map_or(DEFAULT_LEAD_DAYS, |m| m.lead_days);
     let history = s
         .store
@@ -367,39 +365,82 @@ async fn renewal_map(
             })
             .collect::<Vec<_>>(),
     );
-    let mut rows = Vec::with_capacity(open.len());
-    for r in open {
-        let p = probs.get(&r.account_id).map(|p| p.0);
+    let row = |r: OpenRenewal, p: Option<f64>| {
         let risk = renewals::risk(r.call, p, r.health_band, &bands);
-        rows.push(MapRenewal {
+        MapRenewal {
             month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
             churn_probability: p,
             risk: risk.map(|x| x.0),
             risk_source: risk.map(|x| x.1),
             renewal: r,
-        });
-    }
-    let forecast = renewals::forecast(
-        &rows
-            .iter()
-            .map(|r| renewals::Open {
-                month: r.month,
-                arr: r.renewal.arr,
-                call: r.renewal.call,
-                risk: r.risk,
-            })
-            .collect::<Vec<_>>(),
-    );
-    let total = rows.len();
+        }
+    };
+    let offset = q.offset.unwrap_or(0);
+    let (total, forecast, listed) = match &model {
+        // The model rates each account: every renewal is read and rated.
+        Some(_) => {
+            let open = s.store.open_renewals(from, to, None).await?;
+            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
+            let (_, probs) = probabilities(&s, Some(&ids)).await?;
+            let rows: Vec<MapRenewal> = open
+                .into_iter()
+                .map(|r| {
+                    let p = probs.get(&r.account_id).map(|p| p.0);
+                    row(r, p)
+                })
+                .collect();
+            let forecast = renewals::forecast(
+                &rows
+                    .iter()
+                    .map(|r| renewals::Open {
+                        month: r.month,
+                        renewals: 1,
+                        arr: r.renewal.arr,
+                        call: r.renewal.call,
+                        risk: r.risk,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let total = rows.len();
+            (
+                total,
+                forecast,
+                rows.into_iter().skip(offset).take(limit).collect(),
+            )
+        }
+        // Without a model the risk depends on the call and the band only: the forecast is
+        // built from counts per day, band and call, and only the listed page is read.
+        None => {
+            let groups = s.store.open_renewal_groups(from, to).await?;
+            let forecast = renewals::forecast(
+                &groups
+                    .iter()
+                    .map(|g| renewals::Open {
+                        month: g.renewal_date.with_day(1).unwrap_or(g.renewal_date),
+                        renewals: g.renewals,
+                        arr: g.mrr * 12.0,
+                        call: g.call,
+                        risk: renewals::risk(g.call, None, g.health_band, &bands).map(|x| x.0),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let page = s
+                .store
+                .open_renewals(from, to, Some((limit as i64, offset as i64)))
+                .await?;
+            let total = groups.iter().map(|g| g.renewals).sum();
+            (
+                total,
+                forecast,
+                page.into_iter().map(|r| row(r, None)).collect(),
+            )
+        }
+    };
     Ok(Json(RenewalMap {
         from,
         to,
         total,
-        renewals: rows
-            .into_iter()
-            .skip(q.offset.unwrap_or(0))
-            .take(limit)
-            .collect(),
+        renewals: listed,
         forecast,
         band_rates: bands,
         model_id: model.map(|m| m.id),
