@@ -191,6 +191,8 @@ type AccountRow = (
     String,
 );
 type MovementRow = (i64, NaiveDate, i64, i64);
+/// A snapshot's score and band.
+type ScoreBand = (Option<f64>, Option<String>);
 type OpenRow = (
     i64,
     i64,
@@ -362,7 +364,7 @@ impl Store {
             (accounts, movements, engaged, day)
         });
         // A past period reads the snapshots of its last snapshot day.
-        let snapshots: Option<HashMap<i64, (Option<f64>, Option<String>)>> = match snapshot_day {
+        let snapshots: Option<HashMap<i64, ScoreBand>> = match snapshot_day {
             None if period.to < today => Some(HashMap::new()),
             Some(day) => {
                 let rows: Vec<(i64, Option<f64>, Option<String>)> = on_pool!(self, |pool| {

@@ -206,11 +206,11 @@ fn higher_is_healthier(m: &crate::scorecard::MeasureDef) -> Option<bool> {
     m.thresholds.first().map(|s| s.op == StepOp::Gte)
 }
 
-/// Suggests measure weights from the drivers: each analysed measure gets 10 × (2 × separation −
-/// 1) (the Gini coefficient scaled to 0–10, one decimal), 0 when the data point the other way
-/// from the measure's mapping (a higher value scored healthier, yet it goes with churn) or the
-/// driver is not reliable. Manual and unanalysed measures and the group weights stay; a group
-/// whose measures would all get 0 keeps its weights.
+/// Suggests measure weights from the drivers. Each analysed measure gets 10 × (2 × separation −
+/// 1), the Gini coefficient scaled to 0–10 with one decimal. It gets 0 when the data point the
+/// other way from the measure's mapping (a higher value scored healthier, yet it goes with
+/// churn) or when the driver is not reliable. Manual and unanalysed measures and the group
+/// weights stay; a group whose measures would all get 0 keeps its weights.
 pub fn suggest_weights(
     def: &ScorecardDef,
     drivers: &[Driver],
@@ -235,11 +235,11 @@ pub fn suggest_weights(
                 ),
                 Some(d) => {
                     let healthier = higher_is_healthier(m);
-                    let agrees = match (healthier, d.direction) {
-                        (Some(true), Direction::HigherMeansChurn) => false,
-                        (Some(false), Direction::LowerMeansChurn) => false,
-                        _ => true,
-                    };
+                    let agrees = !matches!(
+                        (healthier, d.direction),
+                        (Some(true), Direction::HigherMeansChurn)
+                            | (Some(false), Direction::LowerMeansChurn)
+                    );
                     if agrees {
                         let w = ((2.0 * d.separation - 1.0) * 100.0).round() / 10.0;
                         (
