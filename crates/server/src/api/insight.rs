@@ -695,7 +695,18 @@ async fn train_model(
 ) -> ApiResult<(StatusCode, Json<StoredChurnModel>)> {
     let w = window(body.from, body.to, 730)?;
     let lead_days = lead(body.lead_days)?;
-    let rows = lead_time_features(&s, w, lead_days, false).await?;
+    let stored = train_and_keep(&s, w, lead_days, &caller.actor).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Trains the churn model on the renewals decided in `w` and keeps it.
+pub async fn train_and_keep(
+    s: &AppState,
+    w: Period,
+    lead_days: i64,
+    actor: &kizuna_store::Actor,
+) -> ApiResult<StoredChurnModel> {
+    let rows = lead_time_features(s, w, lead_days, false).await?;
     let names = model::feature_names();
     let samples: Vec<Sample> = rows
         .iter()
@@ -715,11 +726,46 @@ async fn train_model(
             ModelError::NotEnoughData(m) => ApiError::from(ValidationError::single("from", m)),
             ModelError::Fit(m) => ApiError::internal(m),
         })?;
-    let stored = s
-        .store
-        .save_churn_model(&fitted, lead_days, w, &caller.actor)
-        .await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok(s.store
+        .save_churn_model(&fitted, lead_days, w, actor)
+        .await?)
+}
+
+/// The daily retraining: when a model has been trained, a new one is fitted on the same lead time
+/// and a window of the same length ending today, so renewals decided since count. One instance
+/// does it (a daily job claimed in the database).
+pub async fn retrain_daily(s: &AppState) {
+    let today = today();
+    let latest = match s.store.churn_model(None).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the churn model to retrain it");
+            return;
+        }
+    };
+    match s.store.claim_daily_job("insight.churn_model", today).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot claim the daily churn model training");
+            return;
+        }
+    }
+    let length = (latest.window_to - latest.window_from).num_days().max(1) as u64;
+    let w = Period {
+        from: today - Days::new(length),
+        to: today,
+    };
+    let actor = kizuna_store::Actor::System("scheduler");
+    match train_and_keep(s, w, latest.lead_days, &actor).await {
+        Ok(m) => {
+            tracing::info!(model = m.id, auc = ?m.model.validation.auc, renewals = m.model.renewals, "churn model retrained")
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, "the daily churn model training did not produce a model")
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
