@@ -18,6 +18,7 @@ use kizuna_domain::insight::dashboard::{AccountFacts, Move, Period};
 use kizuna_domain::insight::drivers::WeightChange;
 use kizuna_domain::insight::model::ChurnModel;
 use kizuna_domain::insight::renewals::{outcome, RenewalCall, RenewalOutcome};
+use kizuna_domain::insight::team::{with_shares, Workload};
 use kizuna_domain::money::Currency;
 use kizuna_domain::revenue::classify;
 use kizuna_domain::scorecard::{select, AccountAxes, Scorecard, ScorecardDef};
@@ -897,6 +898,80 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    // ---------------------------------------------------------------- team
+
+    /// Each owner's live accounts (and the unowned ones, owner `None`): ARR, red accounts and
+    /// their ARR, renewals in the 90 days from `today`, touchpoints and minutes in the 30 days
+    /// before it. Owners with no live account are listed with zeros.
+    pub async fn team_workload(&self, today: NaiveDate) -> Result<Vec<Workload>> {
+        type BookRow = (Option<i64>, i64, f64, i64, f64, i64);
+        let from_ts = start_of(today - Days::new(30));
+        let to_ts = start_of(today + Days::new(1));
+        let (books, touches, users): (
+            Vec<BookRow>,
+            Vec<(Option<i64>, i64, i64)>,
+            Vec<(i64, String, String)>,
+        ) = on_pool!(self, |pool| {
+            let books = sqlx::query_as::<_, BookRow>(
+                    "SELECT owner_id, COUNT(*), CAST(COALESCE(SUM(mrr), 0) AS DOUBLE PRECISION) * 12, \
+                     CAST(SUM(CASE WHEN health_band = 'red' THEN 1 ELSE 0 END) AS BIGINT), \
+                     CAST(COALESCE(SUM(CASE WHEN health_band = 'red' THEN mrr ELSE 0 END), 0) AS DOUBLE PRECISION) * 12, \
+                     CAST(SUM(CASE WHEN renewal_date >= $1 AND renewal_date <= $2 THEN 1 ELSE 0 END) AS BIGINT) \
+                     FROM accounts WHERE deleted_at IS NULL AND churned_on IS NULL GROUP BY owner_id",
+                )
+                .bind(today)
+                .bind(today + Days::new(90))
+                .fetch_all(pool);
+            let touches = sqlx::query_as::<_, (Option<i64>, i64, i64)>(
+                    "SELECT a.owner_id, COUNT(*), CAST(COALESCE(SUM(t.duration_minutes), 0) AS BIGINT) \
+                     FROM touchpoints t JOIN accounts a ON a.id = t.account_id \
+                     WHERE t.occurred_at >= $1 AND t.occurred_at < $2 AND a.deleted_at IS NULL GROUP BY a.owner_id",
+                )
+                .bind(from_ts)
+                .bind(to_ts)
+                .fetch_all(pool);
+            let users = sqlx::query_as::<_, (i64, String, String)>(
+                "SELECT id, name, role FROM users WHERE active ORDER BY name, id",
+            )
+            .fetch_all(pool);
+            futures::try_join!(books, touches, users)?
+        });
+        let mut out: BTreeMap<Option<i64>, Workload> = BTreeMap::new();
+        // Every CSM and manager has a book, empty or not.
+        for (id, name, role) in &users {
+            if role == "csm" || role == "manager" {
+                out.insert(
+                    Some(*id),
+                    Workload {
+                        owner_id: Some(*id),
+                        owner_name: Some(name.clone()),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        let names: HashMap<i64, &String> = users.iter().map(|(id, n, _)| (*id, n)).collect();
+        for (owner, n, arr, red, red_arr, renewals) in books {
+            let b = out.entry(owner).or_insert_with(|| Workload {
+                owner_id: owner,
+                owner_name: owner.and_then(|o| names.get(&o).map(|n| n.to_string())),
+                ..Default::default()
+            });
+            b.accounts = n;
+            b.arr = arr;
+            b.at_risk_accounts = red;
+            b.at_risk_arr = red_arr;
+            b.renewals_90d = renewals;
+        }
+        for (owner, n, minutes) in touches {
+            if let Some(b) = out.get_mut(&owner) {
+                b.touchpoints_30d = n;
+                b.minutes_30d = minutes;
+            }
+        }
+        Ok(with_shares(out.into_values().collect()))
     }
 
     // ---------------------------------------------------------------- churn models

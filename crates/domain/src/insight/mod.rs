@@ -7,7 +7,8 @@
 //!   scorecard weights that follows from it;
 //! - [`model`]: the churn prediction model and its time-based validation;
 //! - [`definitions`]: what each figure means, in Japanese and English;
-//! - [`stats`]: AUC, effect size, quantiles.
+//! - [`stats`]: AUC, effect size, quantiles;
+//! - [`team`]: each CSM's workload.
 
 pub mod dashboard;
 pub mod definitions;
@@ -15,6 +16,7 @@ pub mod drivers;
 pub mod model;
 pub mod renewals;
 pub mod stats;
+pub mod team;
 
 /// The lead time a churn analysis looks back from a renewal date unless told otherwise.
 pub const DEFAULT_LEAD_DAYS: i64 = 90;

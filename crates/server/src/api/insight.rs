@@ -50,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_model))
         .routes(routes!(predictions))
         .routes(routes!(account_prediction))
+        .routes(routes!(team))
 }
 
 fn today() -> NaiveDate {
@@ -915,4 +916,24 @@ async fn account_prediction(
         factors,
         validation: m.model.validation,
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Team {
+    /// The day the workload is counted from.
+    pub today: NaiveDate,
+    /// One book per CSM and manager (empty ones included), and one with no owner for the
+    /// unowned accounts; biggest ARR first.
+    pub books: Vec<kizuna_domain::insight::team::Workload>,
+}
+
+/// Team workload: per CSM, live accounts, ARR, accounts and ARR at risk (red), renewals in the
+/// next 90 days, touchpoints and minutes in the last 30; and the accounts without an owner.
+#[utoipa::path(get, path = "/api/v1/insight/team", tag = "insight",
+    responses((status = 200, body = Team)))]
+async fn team(State(s): State<AppState>) -> ApiResult<Json<Team>> {
+    let today = today();
+    let mut books = s.store.team_workload(today).await?;
+    books.sort_by(|a, b| b.arr.total_cmp(&a.arr).then(a.owner_id.cmp(&b.owner_id)));
+    Ok(Json(Team { today, books }))
 }

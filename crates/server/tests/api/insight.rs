@@ -340,3 +340,98 @@ async fn churn_analysis_and_prediction_on_a_demo_portfolio() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn team_workload_per_csm() {
+    on_each_backend(|app| async move {
+        let today = chrono::Utc::now().date_naive();
+        let csm = app
+            .request(Method::POST, "/api/v1/users", &app.admin)
+            .json(&json!({"email": "aoi@example.com", "name": "青井", "role": "csm"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csm.status(), 201);
+        let csm = csm.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let idle = app
+            .request(Method::POST, "/api/v1/users", &app.admin)
+            .json(&json!({"email": "idle@example.com", "name": "Idle", "role": "csm"}))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        // The CSM owns two accounts (100 and 300 MRR, the second renewing in 30 days); one
+        // account has no owner.
+        let mut owned = Vec::new();
+        for (name, mrr, days) in [("Owned A", 100.0, 200), ("Owned B", 300.0, 30)] {
+            let a = app
+                .expect(
+                    Method::POST,
+                    "/api/v1/accounts",
+                    json!({"name": name, "owner_id": csm}),
+                    201,
+                )
+                .await["id"]
+                .as_i64()
+                .unwrap();
+            term(
+                &app,
+                a,
+                &(today - chrono::Duration::days(100)).to_string(),
+                &(today + chrono::Duration::days(days)).to_string(),
+                mrr,
+                "active",
+            )
+            .await;
+            owned.push(a);
+        }
+        let pooled = account(&app, "Pooled", "tech_touch").await;
+        term(
+            &app,
+            pooled,
+            &(today - chrono::Duration::days(10)).to_string(),
+            &(today + chrono::Duration::days(355)).to_string(),
+            50.0,
+            "active",
+        )
+        .await;
+        app.expect(
+            Method::POST,
+            &format!("/api/v1/accounts/{}/touchpoints", owned[0]),
+            json!({"kind": "meeting", "subject": "kickoff", "duration_minutes": 45}),
+            201,
+        )
+        .await;
+        let team = app.get_json("/api/v1/insight/team").await;
+        let books = team["books"].as_array().unwrap();
+        let mine = books.iter().find(|b| b["owner_id"] == csm).unwrap();
+        assert_eq!(mine["owner_name"], "青井");
+        assert_eq!(mine["accounts"], 2);
+        assert_eq!(mine["arr"], 4800.0);
+        assert_eq!(mine["renewals_90d"], 1);
+        assert_eq!(
+            (
+                mine["touchpoints_30d"].as_i64(),
+                mine["minutes_30d"].as_i64()
+            ),
+            (Some(1), Some(45))
+        );
+        close(&mine["arr_share"], 4800.0 / 5400.0);
+        let unowned = books.iter().find(|b| b["owner_id"].is_null()).unwrap();
+        assert_eq!(
+            (unowned["accounts"].as_i64(), unowned["arr"].as_f64()),
+            (Some(1), Some(600.0))
+        );
+        let empty = books.iter().find(|b| b["owner_id"] == idle).unwrap();
+        assert_eq!(empty["accounts"], 0);
+        assert!(empty["at_risk_share"].is_null());
+        // Biggest book first.
+        assert_eq!(books[0]["owner_id"], csm);
+        app
+    })
+    .await;
+}
