@@ -909,12 +909,12 @@ impl Store {
         type BookRow = (Option<i64>, i64, f64, i64, f64, i64);
         let from_ts = start_of(today - Days::new(30));
         let to_ts = start_of(today + Days::new(1));
-        let (books, touches, users): (
-            Vec<BookRow>,
-            Vec<(Option<i64>, i64, i64)>,
-            Vec<(i64, String, String)>,
-        ) = on_pool!(self, |pool| {
-            let books = sqlx::query_as::<_, BookRow>(
+        type TouchRow = (Option<i64>, i64, i64);
+        type UserRow = (i64, String, String);
+        let (books, touches, users): (Vec<BookRow>, Vec<TouchRow>, Vec<UserRow>) = on_pool!(
+            self,
+            |pool| {
+                let books = sqlx::query_as::<_, BookRow>(
                     "SELECT owner_id, COUNT(*), CAST(COALESCE(SUM(mrr), 0) AS DOUBLE PRECISION) * 12, \
                      CAST(SUM(CASE WHEN health_band = 'red' THEN 1 ELSE 0 END) AS BIGINT), \
                      CAST(COALESCE(SUM(CASE WHEN health_band = 'red' THEN mrr ELSE 0 END), 0) AS DOUBLE PRECISION) * 12, \
@@ -924,7 +924,7 @@ impl Store {
                 .bind(today)
                 .bind(today + Days::new(90))
                 .fetch_all(pool);
-            let touches = sqlx::query_as::<_, (Option<i64>, i64, i64)>(
+                let touches = sqlx::query_as::<_, TouchRow>(
                     "SELECT a.owner_id, COUNT(*), CAST(COALESCE(SUM(t.duration_minutes), 0) AS BIGINT) \
                      FROM touchpoints t JOIN accounts a ON a.id = t.account_id \
                      WHERE t.occurred_at >= $1 AND t.occurred_at < $2 AND a.deleted_at IS NULL GROUP BY a.owner_id",
@@ -932,12 +932,13 @@ impl Store {
                 .bind(from_ts)
                 .bind(to_ts)
                 .fetch_all(pool);
-            let users = sqlx::query_as::<_, (i64, String, String)>(
-                "SELECT id, name, role FROM users WHERE active ORDER BY name, id",
-            )
-            .fetch_all(pool);
-            futures::try_join!(books, touches, users)?
-        });
+                let users = sqlx::query_as::<_, UserRow>(
+                    "SELECT id, name, role FROM users WHERE active ORDER BY name, id",
+                )
+                .fetch_all(pool);
+                futures::try_join!(books, touches, users)?
+            }
+        );
         let mut out: BTreeMap<Option<i64>, Workload> = BTreeMap::new();
         // Every CSM and manager has a book, empty or not.
         for (id, name, role) in &users {
