@@ -57,6 +57,16 @@ fn kpi(i: I18n, label_key: &str, value: String, def_key: &str) -> Markup {
     }
 }
 
+/// A figure that cannot be given yet, with what to do instead.
+fn kpi_missing(i: I18n, label_key: &str, hint_key: &str, def_key: &str) -> Markup {
+    html! {
+        div.kpi {
+            span.label { (i.tr(label_key)) (definition(i, def_key)) }
+            span.hint { (i.tr(hint_key)) }
+        }
+    }
+}
+
 fn subnav(i: I18n, current: &str) -> Markup {
     html! {
         nav.subnav {
@@ -169,7 +179,10 @@ pub async fn dashboard_handler(
                 (kpi(i, "insight.expanded", i.money(r.expansion_mrr, cur), "expansion_mrr"))
                 (kpi(i, "insight.contracted", i.money(r.contraction_mrr, cur), "contraction_mrr"))
                 (kpi(i, "insight.churned", i.money(r.churned_mrr, cur), "churned_mrr"))
-                (kpi(i, "insight.retention_cost", f.retention_cost.map_or_else(|| i.tr("insight.no_cost").to_string(), |c| i.decimal(c, 3)), "retention_cost"))
+                @match f.retention_cost {
+                    Some(c) => { (kpi(i, "insight.retention_cost", i.decimal(c, 3), "retention_cost")) }
+                    None => { (kpi_missing(i, "insight.retention_cost", "insight.no_cost", "retention_cost")) }
+                }
                 (kpi(i, "insight.engagement", pct(i, f.engagement_coverage), "engagement_coverage"))
             }
             div.columns {
