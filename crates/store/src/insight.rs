@@ -856,17 +856,30 @@ impl Store {
     /// Today's indicators (from the latest recompute) of live accounts; all of them, or those
     /// listed.
     pub async fn current_indicators(&self, only: Option<&[i64]>) -> Result<Vec<CurrentIndicators>> {
-        let rows: Vec<IndicatorRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-            "SELECT i.account_id, a.name AS account_name, a.owner_id, a.health_band, i.usage_trend, i.active_users, i.seat_utilization, i.breadth, i.depth, \
-             i.days_since_activity, i.open_tickets, i.nps_latest, i.nps_average, i.days_since_touchpoint, \
-             i.days_to_renewal, i.champion_active, i.adoption_index, i.metrics \
-             FROM account_indicators i JOIN accounts a ON a.id = i.account_id \
-             WHERE a.deleted_at IS NULL AND a.churned_on IS NULL ORDER BY i.account_id"
-        )
-        .fetch_all(pool)
-        .await?
-        });
+        const COLUMNS: &str = "SELECT i.account_id, a.name AS account_name, a.owner_id, a.health_band, i.usage_trend, \
+             i.active_users, i.seat_utilization, i.breadth, i.depth, i.days_since_activity, i.open_tickets, \
+             i.nps_latest, i.nps_average, i.days_since_touchpoint, i.days_to_renewal, i.champion_active, \
+             i.adoption_index, i.metrics FROM account_indicators i JOIN accounts a ON a.id = i.account_id \
+             WHERE a.deleted_at IS NULL AND a.churned_on IS NULL";
+        // A few accounts are looked up by id; many are read in one pass and picked.
+        let rows: Vec<IndicatorRow> = match only {
+            Some(ids) if ids.len() <= 100 => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let sql = format!("{COLUMNS} AND i.account_id = $1");
+                    let row: Option<IndicatorRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+                        .bind(*id)
+                        .fetch_optional(pool)
+                        .await?);
+                    rows.extend(row);
+                }
+                rows
+            }
+            _ => {
+                let sql = format!("{COLUMNS} ORDER BY i.account_id");
+                on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await?)
+            }
+        };
         let wanted: Option<std::collections::HashSet<i64>> =
             only.map(|o| o.iter().copied().collect());
         let mut out = Vec::with_capacity(rows.len());
