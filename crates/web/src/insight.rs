@@ -112,6 +112,11 @@ pub async fn dashboard_handler(
     let (accounts, health_day) = state.store.dashboard_accounts(period).await?;
     let settings = state.store.insight_settings().await?;
     let bands = state.store.band_trend(period).await?;
+    let team = if by == "csm" {
+        state.store.team_workload(ctx.today).await?
+    } else {
+        Vec::new()
+    };
     let users = state.store.list_users().await?;
     let names: HashMap<i64, String> = users.into_iter().map(|u| (u.id.0, u.name)).collect();
     let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
@@ -228,6 +233,32 @@ pub async fn dashboard_handler(
                                 td.num { (pct(i, g.retention.logo_churn)) }
                                 td.num { (g.health.portfolio_score.map_or("—".into(), |s| i.decimal(s, 1))) }
                                 td.num { (pct(i, g.engagement_coverage)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !team.is_empty() {
+                section.card {
+                    h2 { (i.tr("insight.team")) }
+                    p.muted { (i.tr("insight.team_hint")) }
+                    table.list {
+                        thead { tr {
+                            th { (i.tr("insight.by_csm")) } th.num { (i.tr("insight.accounts")) } th.num { (i.tr("accounts.arr")) }
+                            th.num { (i.tr("insight.at_risk_accounts")) } th.num { (i.tr("insight.at_risk_share")) }
+                            th.num { (i.tr("insight.renewals_90d")) } th.num { (i.tr("insight.touchpoints_30d")) }
+                        } }
+                        tbody {
+                            @for b in &team {
+                                tr {
+                                    td { (b.owner_name.clone().unwrap_or_else(|| i.tr("insight.unowned").to_string())) }
+                                    td.num { (i.int(b.accounts)) }
+                                    td.num { (i.money(b.arr, cur)) }
+                                    td.num { (i.int(b.at_risk_accounts)) }
+                                    td.num { (pct(i, b.at_risk_share)) }
+                                    td.num { (i.int(b.renewals_90d)) }
+                                    td.num { (i.int(b.touchpoints_30d)) }
+                                }
                             }
                         }
                     }

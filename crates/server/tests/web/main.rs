@@ -613,6 +613,12 @@ async fn insight_pages_render_in_both_languages_for_every_reader() {
         );
         // Definitions are one click away, in the user's language.
         assert!(page.contains("Net revenue retention"), "the NRR definition");
+        let (status, page) = b.get("/insight?by=csm").await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Team workload (today)") && page.contains("No owner"),
+            "the team's books"
+        );
         let (status, page) = b.get("/insight/renewals").await;
         assert_eq!(status, 200);
         assert!(page.contains("Renewing KK") && page.contains("Risk-weighted ARR"));
