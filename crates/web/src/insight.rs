@@ -274,30 +274,8 @@ pub async fn dashboard_handler(
 pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
     let i = ctx.i18n;
     let today = ctx.today;
-    let open = state
-        .store
-        .open_renewals(today - Days::new(90), today + Months::new(12), None)
-        .await?;
+    let (from, to) = (today - Days::new(90), today + Months::new(12));
     let model = state.store.churn_model(None).await?;
-    let probs: HashMap<i64, f64> = match &model {
-        Some(m) => {
-            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
-            let c = &m.model.coefficients;
-            state
-                .store
-                .current_indicators(Some(&ids))
-                .await?
-                .into_iter()
-                .map(|a| {
-                    (
-                        a.account_id,
-                        c.probability(&model::values_of(&a.indicators, &c.features)),
-                    )
-                })
-                .collect()
-        }
-        None => HashMap::new(),
-    };
     let lead = model.as_ref().map_or(DEFAULT_LEAD_DAYS, |m| m.lead_days);
     let history = state
         .store
@@ -319,26 +297,80 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
             })
             .collect::<Vec<_>>(),
     );
-    let rows: Vec<_> = open
-        .iter()
-        .map(|r| {
-            let p = probs.get(&r.account_id).copied();
-            let risk = renewals::risk(r.call, p, r.health_band, &bands).map(|x| x.0);
-            (r, p, risk)
-        })
-        .collect();
-    let forecast = renewals::forecast(
-        &rows
-            .iter()
-            .map(|(r, _, risk)| renewals::Open {
-                month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
-                renewals: 1,
-                arr: r.arr,
-                call: r.call,
-                risk: *risk,
-            })
-            .collect::<Vec<_>>(),
-    );
+    let rated = |r: kizuna_store::OpenRenewal, p: Option<f64>| {
+        let risk = renewals::risk(r.call, p, r.health_band, &bands).map(|x| x.0);
+        (r, p, risk)
+    };
+    // As the API does: with a model every renewal is rated; without one the forecast comes
+    // from counts per day, band and call, and only the listed rows are read.
+    let (total, forecast, rows) = match &model {
+        Some(m) => {
+            let open = state.store.open_renewals(from, to, None).await?;
+            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
+            let c = &m.model.coefficients;
+            let probs: HashMap<i64, f64> = state
+                .store
+                .current_indicators(Some(&ids))
+                .await?
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.account_id,
+                        c.probability(&model::values_of(&a.indicators, &c.features)),
+                    )
+                })
+                .collect();
+            let rows: Vec<_> = open
+                .into_iter()
+                .map(|r| {
+                    let p = probs.get(&r.account_id).copied();
+                    rated(r, p)
+                })
+                .collect();
+            let forecast = renewals::forecast(
+                &rows
+                    .iter()
+                    .map(|(r, _, risk)| renewals::Open {
+                        month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
+                        renewals: 1,
+                        arr: r.arr,
+                        call: r.call,
+                        risk: *risk,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            (
+                rows.len(),
+                forecast,
+                rows.into_iter().take(LIST_ROWS).collect::<Vec<_>>(),
+            )
+        }
+        None => {
+            let groups = state.store.open_renewal_groups(from, to).await?;
+            let forecast = renewals::forecast(
+                &groups
+                    .iter()
+                    .map(|g| renewals::Open {
+                        month: g.renewal_date.with_day(1).unwrap_or(g.renewal_date),
+                        renewals: g.renewals,
+                        arr: g.mrr * 12.0,
+                        call: g.call,
+                        risk: renewals::risk(g.call, None, g.health_band, &bands).map(|x| x.0),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let page = state
+                .store
+                .open_renewals(from, to, Some((LIST_ROWS as i64, 0)))
+                .await?;
+            let total = groups.iter().map(|g| g.renewals).sum();
+            (
+                total,
+                forecast,
+                page.into_iter().map(|r| rated(r, None)).collect(),
+            )
+        }
+    };
     let decided = state
         .store
         .decided_renewals(today - Days::new(365), today)
@@ -396,7 +428,7 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
                 table.list {
                     thead { tr { th { (i.tr("accounts.renewal")) } th { (i.tr("accounts.name")) } th.num { (i.tr("accounts.arr")) } th { (i.tr("accounts.health")) } th.num { (i.tr("insight.probability")) } th { (i.tr("insight.call")) } th.num { (i.tr("insight.risk")) } } }
                     tbody {
-                        @for (r, p, risk) in rows.iter().take(LIST_ROWS) {
+                        @for (r, p, risk) in &rows {
                             tr {
                                 td { (i.date(r.renewal_date)) }
                                 td { a href=(format!("/accounts/{}", r.account_id)) { (r.account_name) } }
@@ -409,7 +441,7 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
                         }
                     }
                 }
-                @if rows.len() > LIST_ROWS { p.muted { (i.trf("insight.more_rows", &[("n", &i.int(rows.len() as i64))])) } }
+                @if total > rows.len() { p.muted { (i.trf("insight.more_rows", &[("n", &i.int(total as i64))])) } }
             }
         }
     };
