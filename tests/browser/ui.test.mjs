@@ -248,6 +248,28 @@ describe("Kizuna web UI", () => {
     await admin.goto(`${BASE}/automation/nps`);
     await admin.waitForSelector("[data-combo-chart] canvas");
     await shot(admin, "automation-nps-ja");
+  test("the insight pages draw their charts and open their definitions (Japanese)", async () => {
+    await admin.goto(`${BASE}/insight`);
+    assert.match(await admin.textContent("h1"), /ダッシュボード/);
+    await admin.waitForSelector("#insight-trend-chart canvas");
+    // A figure's definition is one click away.
+    const def = admin.locator(".kpi details.def").first();
+    await def.locator("summary").click();
+    assert.ok(await def.locator("p").isVisible());
+    await shot(admin, "insight-dashboard-ja");
+    await admin.goto(`${BASE}/insight?by=csm`);
+    assert.match(await admin.textContent("section.card:last-of-type thead"), /CSM/);
+    await admin.goto(`${BASE}/insight/renewals`);
+    await admin.waitForSelector("#renewal-chart canvas");
+    assert.match(await admin.textContent("main"), /リスク加重 ARR/);
+    await shot(admin, "insight-renewals-ja");
+    await admin.goto(`${BASE}/insight/drivers`);
+    await admin.waitForSelector("#drivers-chart canvas");
+    assert.match(await admin.textContent("table.list tbody"), /イベント数|アダプション/);
+    await shot(admin, "insight-drivers-ja");
+    await admin.goto(`${BASE}/insight/prediction`);
+    assert.ok((await admin.$("#calibration-chart")) || (await admin.$(".empty")), "a model's validation, or what to do without one");
+    await shot(admin, "insight-prediction-ja");
   });
 
   test("switching the language to English changes every label and format", async () => {
@@ -265,6 +287,15 @@ describe("Kizuna web UI", () => {
     assert.match(await admin.textContent(".kpis"), /(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}|—/);
     await shot(admin, "account-en");
     for (const tab of ["users", "tokens", "features", "scorecards"]) {
+    await admin.goto(`${BASE}/insight`);
+    await admin.waitForSelector("#insight-trend-chart canvas");
+    assert.match(await admin.textContent(".kpis"), /Logo churn/);
+    await shot(admin, "insight-dashboard-en");
+    await admin.goto(`${BASE}/insight/drivers`);
+    await admin.waitForSelector("#drivers-chart canvas");
+    assert.match(await admin.textContent("table.list thead"), /Separation/);
+    await shot(admin, "insight-drivers-en");
+    for (const tab of ["users", "tokens", "features"]) {
       await admin.goto(`${BASE}/settings/${tab}`);
       await shot(admin, `settings-${tab}-en`);
     }

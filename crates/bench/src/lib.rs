@@ -2,6 +2,7 @@
 //! as the last line of its output; `BENCHMARKS.md` records them with the machine and the command.
 
 pub mod ingest;
+pub mod insight;
 pub mod pages;
 pub mod rules;
 pub mod score;

@@ -134,6 +134,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         accounts: usize,
     },
+    /// The executive dashboard and the renewal map over a large account base (p50 / p99 over
+    /// HTTP), and the churn model's training on many past renewals.
+    Insight {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Requests per endpoint.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// Past renewals the model trains on.
+        #[arg(long, default_value_t = 100_000)]
+        renewals: usize,
+    },
     /// The web UI's pages, signed in, over a large account base: p50 / p99 per page.
     Pages {
         #[command(flatten)]
@@ -381,6 +395,20 @@ async fn main() -> anyhow::Result<()> {
                     accounts,
                     rounds,
                 } => kizuna_bench::pages::run(&target.target(), *accounts, *rounds, today).await?,
+                BenchCommand::Insight {
+                    target,
+                    accounts,
+                    rounds,
+                    renewals,
+                } => {
+                    let options = kizuna_bench::insight::InsightOptions {
+                        accounts: *accounts,
+                        rounds: *rounds,
+                        renewals: *renewals,
+                        today,
+                    };
+                    kizuna_bench::insight::run(&target.target(), &options).await?
+                }
                 BenchCommand::Ingest(args) => {
                     let options = kizuna_bench::ingest::IngestOptions {
                         endpoint: args.endpoint.clone(),

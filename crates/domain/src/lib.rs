@@ -14,6 +14,7 @@ pub mod feature;
 pub mod health;
 pub mod ids;
 pub mod indicator;
+pub mod insight;
 pub mod journey;
 mod macros;
 pub mod metric;

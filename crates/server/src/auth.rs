@@ -59,6 +59,10 @@ fn needed_scope(method: &Method, path: &str) -> TokenScope {
     let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if ADMIN_AREAS.iter().any(|p| path.starts_with(p))
         || ((ADMIN_WRITES.iter().any(|p| path.starts_with(p)) || playbook_admin) && !read_only)
+        || ((path.starts_with("/api/v1/insight/settings")
+            || (path.starts_with("/api/v1/insight/weight-suggestions/")
+                && path.ends_with("/accept")))
+            && !read_only)
     {
         TokenScope::Admin
     } else if read_only {
@@ -135,6 +139,23 @@ mod tests {
         check(Method::POST, "/api/v1/users", TokenScope::Admin);
         check(Method::GET, "/api/v1/features", TokenScope::Read);
         check(Method::PATCH, "/api/v1/features/3", TokenScope::Admin);
+        check(Method::GET, "/api/v1/insight/settings", TokenScope::Read);
+        check(Method::PUT, "/api/v1/insight/settings", TokenScope::Admin);
+        check(
+            Method::POST,
+            "/api/v1/insight/weight-suggestions",
+            TokenScope::Write,
+        );
+        check(
+            Method::POST,
+            "/api/v1/insight/weight-suggestions/4/accept",
+            TokenScope::Admin,
+        );
+        check(
+            Method::POST,
+            "/api/v1/insight/churn-model/train",
+            TokenScope::Write,
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct AppState {
     pub committer: ingest::committer::Committer,
     /// Write keys verified lately.
     pub keys: Arc<ingest::KeyCache>,
+    /// Executive dashboards computed in the last minute.
+    pub insight_cache: Arc<api::insight::DashboardCache>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             config: Arc::new(config),
             committer,
             keys: Arc::default(),
+            insight_cache: Arc::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The background part of health scores: once a day every account is recomputed (claimed through
 //! the database, so one instance does it however many share a PostgreSQL), and every few seconds
-//! the accounts whose inputs changed are (the store's triggers queue them).
+//! the accounts whose inputs changed are (the store's triggers queue them). After the daily
+//! recompute, a churn model, once trained, is retrained on the renewals decided since.
 
 use std::time::Duration;
 
@@ -23,12 +24,17 @@ pub async fn run(state: AppState) {
         if config.daily {
             match state.store.claim_daily_job("health.recompute", today).await {
                 Ok(true) => match state.store.score_all(today, &config.adoption).await {
-                    Ok(run) => tracing::info!(
-                        accounts = run.accounts,
-                        scored = run.scored,
-                        seconds = run.seconds,
-                        "daily health recompute"
-                    ),
+                    Ok(run) => {
+                        tracing::info!(
+                            accounts = run.accounts,
+                            scored = run.scored,
+                            seconds = run.seconds,
+                            "daily health recompute"
+                        );
+                        // Today's indicators are in: the churn model learns from the renewals
+                        // decided since it was trained.
+                        crate::api::insight::retrain_daily(&state).await;
+                    }
                     Err(e) => tracing::error!(error = %e, "daily health recompute failed"),
                 },
                 Ok(false) => {}

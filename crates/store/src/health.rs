@@ -141,10 +141,10 @@ impl TryFrom<ScorecardRow> for StoredScorecard {
 
 /// Everything one account's recompute needs, gathered set-wise for a range of accounts.
 #[derive(Debug, Clone)]
-struct Gathered {
-    id: i64,
-    axes: AccountAxes,
-    inputs: IndicatorInputs,
+pub(crate) struct Gathered {
+    pub(crate) id: i64,
+    pub(crate) axes: AccountAxes,
+    pub(crate) inputs: IndicatorInputs,
     manual: Vec<ManualScore>,
     previous: Option<f64>,
 }
@@ -184,9 +184,9 @@ struct Computed {
 }
 
 /// The scorecards in force, parsed once per run.
-struct Cards {
-    cards: Vec<(i64, Scorecard)>,
-    metric_dims: BTreeSet<String>,
+pub(crate) struct Cards {
+    pub(crate) cards: Vec<(i64, Scorecard)>,
+    pub(crate) metric_dims: BTreeSet<String>,
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
@@ -411,7 +411,7 @@ impl Store {
         Ok(())
     }
 
-    async fn cards(&self) -> Result<Cards> {
+    pub(crate) async fn cards(&self) -> Result<Cards> {
         let mut stored = self.list_scorecards().await?;
         if stored.is_empty() {
             self.ensure_default_scorecard().await?;
@@ -884,7 +884,7 @@ impl Store {
     }
 
     /// Reads every input of the accounts with ids in `lo..=hi`, one query per input.
-    async fn gather(
+    pub(crate) async fn gather(
         &self,
         lo: i64,
         hi: i64,

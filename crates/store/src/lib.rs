@@ -19,6 +19,7 @@ mod error;
 mod features;
 mod health;
 mod import;
+mod insight;
 mod journeys;
 mod metrics;
 mod records;
@@ -48,6 +49,10 @@ pub use automation::AutomationContext;
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
+pub use insight::{
+    BandDay, CurrentIndicators, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal,
+    RenewalFeatures, RenewalGroup, StoredChurnModel, WeightSuggestion,
+};
 pub use journeys::{AccountJourney, Journey};
 pub use scorecard_preview::{BandMove, MovedAccount, ScorecardPreview};
 pub use segmentation::SegmentationRun;

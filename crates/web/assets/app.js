@@ -74,6 +74,88 @@
     });
   }
 
+  function readJson(id) {
+    var el = document.getElementById(id);
+    return el && typeof echarts !== "undefined" ? JSON.parse(el.textContent) : null;
+  }
+
+  function chartAt(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var c = echarts.init(el);
+    c.setOption(option);
+    charts.push(c);
+  }
+
+  function insightCharts() {
+    var d = readJson("insight-data");
+    if (d) {
+      chartAt("insight-trend-chart", {
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 60, right: 60, top: 30, bottom: 55 },
+        xAxis: { type: "category", data: d.months },
+        yAxis: [{ type: "value", name: "%", scale: true }, { type: "value", name: d.labels.net_new }],
+        series: [
+          { name: d.labels.nrr, type: "line", data: d.nrr },
+          { name: d.labels.grr, type: "line", data: d.grr },
+          { name: d.labels.net_new, type: "bar", yAxisIndex: 1, data: d.net_new, itemStyle: { opacity: 0.5 } }
+        ]
+      });
+      chartAt("insight-band-chart", {
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 50, right: 20, top: 20, bottom: 55 },
+        xAxis: { type: "category", data: d.band_days },
+        yAxis: { type: "value" },
+        series: [
+          { name: d.labels.red, type: "bar", stack: "b", color: "#c0392b", data: d.red },
+          { name: d.labels.yellow, type: "bar", stack: "b", color: "#d4a017", data: d.yellow },
+          { name: d.labels.green, type: "bar", stack: "b", color: "#2e8b57", data: d.green }
+        ]
+      });
+    }
+    var r = readJson("renewal-data");
+    if (r) {
+      chartAt("renewal-chart", {
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 80, right: 20, top: 20, bottom: 55 },
+        xAxis: { type: "category", data: r.months },
+        yAxis: { type: "value" },
+        series: [
+          { name: r.labels.arr, type: "bar", data: r.arr },
+          { name: r.labels.expected, type: "bar", data: r.expected },
+          { name: r.labels.committed, type: "line", data: r.committed }
+        ]
+      });
+    }
+    var k = readJson("drivers-data");
+    if (k) {
+      chartAt("drivers-chart", {
+        tooltip: { trigger: "axis" },
+        grid: { left: 200, right: 30, top: 10, bottom: 30 },
+        xAxis: { type: "value", min: 0.5, max: 1, name: k.label },
+        yAxis: { type: "category", data: k.names },
+        series: [{ name: k.label, type: "bar", data: k.separation }]
+      });
+    }
+    var c = readJson("calibration-data");
+    if (c) {
+      chartAt("calibration-chart", {
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 50, right: 20, top: 20, bottom: 55 },
+        xAxis: { type: "category", data: c.predicted.map(function (_, i) { return String(i + 1); }) },
+        yAxis: { type: "value", name: "%" },
+        series: [
+          { name: c.labels.predicted, type: "bar", data: c.predicted },
+          { name: c.labels.observed, type: "bar", data: c.observed }
+        ]
+      });
+    }
+  }
+
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 
   // A line-and-bar chart from a JSON block: {labels, x_name, y_name, series: [{name, type, data, y2}]}.
@@ -105,5 +187,6 @@
     syncViewQuery();
     usageCharts();
     comboCharts();
+    insightCharts();
   });
 })();

@@ -329,6 +329,7 @@ mod tests {
             "automation",
             "survey",
             "scorecards",
+            "insight",
         ];
         let mut out = Vec::new();
         let mut rest = text;
@@ -404,6 +405,12 @@ mod tests {
                 ],
             ),
             ("band", &["none"]),
+            ("call", kizuna_domain::insight::renewals::RenewalCall::NAMES),
+            (
+                "direction",
+                kizuna_domain::insight::drivers::Direction::NAMES,
+            ),
+            ("indicator", kizuna_domain::indicator::Indicator::NAMES),
         ];
         for (name, text) in [("ja", JA), ("en", EN)] {
             let cat = parse_catalogue(text).expect("parses");

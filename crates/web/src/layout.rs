@@ -18,6 +18,7 @@ pub enum Nav {
     Accounts,
     Tasks,
     Automation,
+    Insight,
     Settings,
     None,
 }
@@ -68,6 +69,7 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, scripts: Scripts, body: Markup) ->
                         a href="/accounts" .current[nav == Nav::Accounts] { (i.tr("nav.accounts")) }
                         a href="/tasks" .current[nav == Nav::Tasks] { (i.tr("nav.tasks")) }
                         a href="/automation" .current[nav == Nav::Automation] { (i.tr("nav.automation")) }
+                        a href="/insight" .current[nav == Nav::Insight] { (i.tr("nav.insight")) }
                         a href="/settings" .current[nav == Nav::Settings] { (i.tr("nav.settings")) }
                     }
                     div.userbox {

@@ -15,6 +15,7 @@ pub mod automation;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod insight;
 pub mod layout;
 pub mod portfolio;
 pub mod session;
@@ -89,6 +90,10 @@ pub fn router(state: WebState) -> Router {
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/accounts/{id}/playbooks", post(account::start_playbook))
         .route("/accounts/{id}/health", get(health::page_handler))
+        .route("/insight", get(insight::dashboard_handler))
+        .route("/insight/renewals", get(insight::renewals_handler))
+        .route("/insight/drivers", get(insight::drivers_handler))
+        .route("/insight/prediction", get(insight::prediction_handler))
         .route("/settings", get(settings::profile))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/locale", post(settings::change_locale))

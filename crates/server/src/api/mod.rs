@@ -6,6 +6,7 @@ pub mod admin;
 pub mod automation;
 pub mod health;
 pub mod import;
+pub mod insight;
 pub mod journeys;
 pub mod metrics;
 pub mod params;
@@ -38,6 +39,7 @@ use crate::{auth, AppState};
         (name = "segments", description = "Saved dynamic segments: CEL conditions over account fields and indicators"),
         (name = "journeys", description = "Journey maps and each account's progress on them"),
         (name = "automation", description = "Rules, tasks, playbooks, e-mail, webhooks, engagement cadence, NPS surveys and the scheduler's jobs"),
+        (name = "insight", description = "Executive dashboard, renewal map and forecast, churn drivers, churn prediction"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(segments::routes())
         .merge(journeys::routes())
         .merge(automation::routes())
+        .merge(insight::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

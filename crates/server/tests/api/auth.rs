@@ -96,8 +96,37 @@ async fn health_and_openapi_need_no_token() {
             "/api/v1/accounts/{id}",
             "/api/v1/accounts/{id}/contacts",
             "/api/v1/tokens",
+            "/api/v1/insight/dashboard",
+            "/api/v1/insight/settings",
+            "/api/v1/insight/renewals",
+            "/api/v1/insight/renewals/decided",
+            "/api/v1/subscriptions/{id}/renewal-call",
+            "/api/v1/insight/churn-drivers",
+            "/api/v1/insight/weight-suggestions",
+            "/api/v1/insight/weight-suggestions/{id}",
+            "/api/v1/insight/weight-suggestions/{id}/accept",
+            "/api/v1/insight/churn-model",
+            "/api/v1/insight/churn-model/train",
+            "/api/v1/insight/churn-predictions",
+            "/api/v1/accounts/{id}/churn-prediction",
+            "/api/v1/insight/team",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+        }
+        for schema in [
+            "Dashboard",
+            "Figures",
+            "RenewalMap",
+            "ChurnDrivers",
+            "Driver",
+            "StoredChurnModel",
+            "Validation",
+            "Team",
+        ] {
+            assert!(
+                doc["components"]["schemas"].get(schema).is_some(),
+                "{schema} is documented"
+            );
         }
         assert!(doc["components"]["schemas"].get("Account").is_some());
         let missing = app.client.get(app.url("/nope")).send().await.unwrap();

@@ -18,6 +18,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The database the server runs on, for tests that load data beside it.
+    pub fn database_url(&self) -> String {
+        self.db.as_ref().map(|d| d.url.clone()).unwrap_or_default()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -10,5 +10,6 @@ mod automation;
 mod health;
 mod helpers;
 mod import;
+mod insight;
 mod records;
 mod tracking;

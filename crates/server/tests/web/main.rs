@@ -563,3 +563,86 @@ async fn pages_follow_the_users_language() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn insight_pages_render_in_both_languages_for_every_reader() {
+    each_backend(|app, store| async move {
+        use kizuna_domain::subscription::{SubscriptionDraft, SubscriptionStatus};
+        user(&store, "viewer@example.com", Role::Viewer).await;
+        let today = chrono::Utc::now().date_naive();
+        let a = account(&store, "Renewing KK", None).await;
+        let term = |start: chrono::NaiveDate, end: chrono::NaiveDate, status| SubscriptionDraft {
+            mrr: Some(100_000.0),
+            seats: Some(10),
+            start_date: Some(start),
+            end_date: Some(end),
+            status: Some(status),
+            ..Default::default()
+        };
+        store
+            .create_subscription(
+                Some(kizuna_domain::ids::AccountId(a)),
+                term(
+                    today - chrono::Duration::days(300),
+                    today + chrono::Duration::days(65),
+                    SubscriptionStatus::Active,
+                ),
+                &Actor::System("test"),
+            )
+            .await
+            .unwrap();
+        let b2 = account(&store, "Leaving KK", None).await;
+        store
+            .create_subscription(
+                Some(kizuna_domain::ids::AccountId(b2)),
+                term(
+                    today - chrono::Duration::days(400),
+                    today - chrono::Duration::days(36),
+                    SubscriptionStatus::Churned,
+                ),
+                &Actor::System("test"),
+            )
+            .await
+            .unwrap();
+        let mut b = Browser::new(&app);
+        b.sign_in("viewer@example.com", PASSWORD).await;
+        let (status, page) = b.get("/insight").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains("NRR") && page.contains("Logo churn") && page.contains("insight-data")
+        );
+        // Definitions are one click away, in the user's language.
+        assert!(page.contains("Net revenue retention"), "the NRR definition");
+        let (status, page) = b.get("/insight?by=csm").await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Team workload (today)") && page.contains("No owner"),
+            "the team's books"
+        );
+        let (status, page) = b.get("/insight/renewals").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Renewing KK") && page.contains("Risk-weighted ARR"));
+        let (status, page) = b.get("/insight/drivers?lead_days=30").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Churn drivers"));
+        let (status, page) = b.get("/insight/prediction").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("No churn model yet."));
+        let (status, _) = b.get("/insight?from=2026-05-01&to=2026-01-01").await;
+        assert_eq!(status, 422);
+        let (status, _) = b.get("/insight/drivers?lead_days=0").await;
+        assert_eq!(status, 422);
+        let r = b.post("/settings/locale", &[("locale", "ja")], true).await;
+        assert_eq!(r.status(), 303);
+        let (_, page) = b.get("/insight").await;
+        assert!(
+            page.contains("インサイト")
+                && page.contains("ロゴチャーン率")
+                && page.contains("ネット収益維持率")
+        );
+        let (_, page) = b.get("/insight/renewals").await;
+        assert!(page.contains("リスク加重 ARR"));
+        app
+    })
+    .await;
+}

@@ -1,0 +1,181 @@
+//! `kizuna bench insight`: the executive dashboard and the renewal map over a large account base,
+//! over real HTTP on loopback (the time per request as the client sees it, an upper bound of the
+//! server's time), and the churn model's training (fit, time-based validation, refit) on many past
+//! renewals.
+//!
+//! The accounts come from the demo generator without usage or timeline (contracts, renewals,
+//! churns, expansions, owners, segments), scored once. The renewals the model trains on are
+//! synthetic feature rows with a known signal: training time depends on their number and the
+//! number of features, not on where the rows came from.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Days, NaiveDate};
+use kizuna_demo::DemoOptions;
+use kizuna_domain::insight::model::{self, Sample};
+use serde_json::{json, Value};
+
+use crate::{percentile, quiet, quiet_health, round, Target};
+
+/// Options of the insight benchmark.
+#[derive(Debug, Clone)]
+pub struct InsightOptions {
+    pub accounts: usize,
+    /// Requests per endpoint (after five warm-up requests).
+    pub rounds: usize,
+    /// Past renewals the model trains on.
+    pub renewals: usize,
+    pub today: NaiveDate,
+}
+
+/// A reproducible stream of numbers in [0, 1) (SplitMix64), so the synthetic renewals are the
+/// same on every run.
+struct Stream(u64);
+
+impl Stream {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Renewals over two years, 12 features, churn far more likely with low usage and many tickets
+/// (the first and seventh features); one value in ten missing.
+pub fn synthetic_renewals(n: usize, today: NaiveDate) -> Vec<Sample> {
+    let mut s = Stream(42);
+    let features = model::FEATURES.len();
+    (0..n)
+        .map(|i| {
+            let values: Vec<Option<f64>> = (0..features)
+                .map(|_| {
+                    let v = s.next();
+                    (s.next() >= 0.1).then_some(v)
+                })
+                .collect();
+            let usage = values[0].unwrap_or(0.5);
+            let tickets = values[6].unwrap_or(0.5);
+            let risk = 0.02 + 0.5 * (1.0 - usage).powi(3) + 0.3 * tickets.powi(3);
+            Sample {
+                renewal_date: today - Days::new((730 * i / n.max(1)) as u64),
+                values,
+                churned: s.next() < risk,
+            }
+        })
+        .collect()
+}
+
+async fn time_get(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    rounds: usize,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut times = Vec::with_capacity(rounds);
+    let mut bytes = 0;
+    for round in 0..rounds + 5 {
+        let t = Instant::now();
+        let r = client.get(url).bearer_auth(token).send().await?;
+        anyhow::ensure!(r.status().is_success(), "{url}: {}", r.status());
+        let body = r.bytes().await?;
+        if round >= 5 {
+            times.push(t.elapsed());
+            bytes = body.len();
+        }
+    }
+    Ok((times, bytes))
+}
+
+pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
+    // Training first, before the database exists: it shares nothing with it.
+    let samples = synthetic_renewals(o.renewals, o.today);
+    let names = model::feature_names();
+    let started = Instant::now();
+    let fitted = model::train(&names, &samples)?;
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let db = target.scratch().await?;
+    let options = DemoOptions {
+        accounts: o.accounts,
+        usage: false,
+        timeline: false,
+        ..DemoOptions::new(o.today)
+    };
+    let started = Instant::now();
+    kizuna_demo::load(&db.store, &options, &quiet).await?;
+    db.store.optimize().await?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let token = db
+        .store
+        .issue_token(
+            "bench",
+            kizuna_domain::token::TokenScope::Read,
+            &kizuna_store::Actor::System("bench"),
+        )
+        .await?
+        .secret;
+    let config = kizuna_server::Config {
+        listen: "127.0.0.1:0".into(),
+        health: quiet_health(),
+        ..kizuna_server::Config::default()
+    };
+    let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;
+    let base = format!("http://{}/api/v1/insight", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    // Computed on every request, then answered from the minute's computed dashboard.
+    let (mut fresh, dash_bytes) = time_get(
+        &client,
+        &format!("{base}/dashboard?fresh=true"),
+        &token,
+        o.rounds,
+    )
+    .await?;
+    let (mut dash, _) = time_get(&client, &format!("{base}/dashboard"), &token, o.rounds).await?;
+    let (mut map, map_bytes) =
+        time_get(&client, &format!("{base}/renewals"), &token, o.rounds).await?;
+    let _ = stop.send(());
+    let _ = server.await;
+    let v = &fitted.validation;
+    let result = json!({
+        "bench": "insight",
+        "backend": target.name(),
+        "accounts": o.accounts,
+        "load_seconds": round(load_seconds),
+        "dashboard_computed": {"p50_ms": percentile(&mut fresh, 0.5), "p99_ms": percentile(&mut fresh, 0.99), "bytes": dash_bytes},
+        "dashboard_reused": {"p50_ms": percentile(&mut dash, 0.5), "p99_ms": percentile(&mut dash, 0.99)},
+        "renewal_map": {"p50_ms": percentile(&mut map, 0.5), "p99_ms": percentile(&mut map, 0.99), "bytes": map_bytes},
+        "training": {
+            "renewals": o.renewals,
+            "features": names.len(),
+            "seconds": round(train_seconds),
+            "validation_auc": v.auc.map(round),
+        },
+    });
+    db.cleanup().await;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_renewals_are_reproducible_and_carry_their_signal() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default();
+        let a = synthetic_renewals(2_000, today);
+        assert_eq!(a, synthetic_renewals(2_000, today));
+        let churned = a.iter().filter(|s| s.churned).count();
+        assert!(churned > 150 && churned < 600, "{churned}");
+        let names = model::feature_names();
+        let m = model::train(&names, &a).map_err(|e| e.to_string());
+        let auc = m.map(|m| m.validation.auc.unwrap_or(0.0)).unwrap_or(0.0);
+        assert!(auc > 0.6, "{auc}");
+    }
+}

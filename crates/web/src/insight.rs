@@ -1,0 +1,620 @@
+//! Insight pages: the executive dashboard, the renewal map and forecast, churn drivers and churn
+//! prediction. Every figure carries its definition one click away (a `<details>` element with the
+//! domain's text in the user's language); charts are drawn by ECharts from JSON in the page.
+//! Everyone signed in may read them; they change nothing.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::{Datelike, Days, Months, NaiveDate};
+use kizuna_domain::health::HealthBand;
+use kizuna_domain::insight::dashboard::{self, Figures, Period};
+use kizuna_domain::insight::definitions;
+use kizuna_domain::insight::drivers;
+use kizuna_domain::insight::model;
+use kizuna_domain::insight::renewals::{self, BandRates, RenewalOutcome};
+use kizuna_domain::insight::DEFAULT_LEAD_DAYS;
+use kizuna_domain::money::Currency;
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{WebError, WebResult};
+use crate::i18n::I18n;
+use crate::layout::{empty, json_script, page, Nav, Scripts};
+use crate::session::Ctx;
+use crate::WebState;
+
+/// Rows the renewal list and the prediction list show.
+const LIST_ROWS: usize = 200;
+
+fn definition(i: I18n, key: &str) -> Markup {
+    let text = definitions::get(key).map(|d| if i.lang() == "ja" { d.ja } else { d.en });
+    html! {
+        @if let Some(t) = text {
+            details.def {
+                summary title=(i.tr("insight.definition")) { "?" }
+                p { (t) }
+            }
+        }
+    }
+}
+
+fn pct(i: I18n, v: Option<f64>) -> String {
+    v.map_or_else(
+        || "—".to_string(),
+        |x| format!("{}%", i.decimal(x * 100.0, 1)),
+    )
+}
+
+fn kpi(i: I18n, label_key: &str, value: String, def_key: &str) -> Markup {
+    html! {
+        div.kpi {
+            span.label { (i.tr(label_key)) (definition(i, def_key)) }
+            span.n { (value) }
+        }
+    }
+}
+
+/// A figure that cannot be given yet, with what to do instead.
+fn kpi_missing(i: I18n, label_key: &str, hint_key: &str, def_key: &str) -> Markup {
+    html! {
+        div.kpi {
+            span.label { (i.tr(label_key)) (definition(i, def_key)) }
+            span.hint { (i.tr(hint_key)) }
+        }
+    }
+}
+
+fn subnav(i: I18n, current: &str) -> Markup {
+    html! {
+        nav.subnav {
+            @for (href, key) in [("/insight", "insight.dashboard"), ("/insight/renewals", "insight.renewals"), ("/insight/drivers", "insight.drivers"), ("/insight/prediction", "insight.prediction")] {
+                a href=(href) .current[href == current] { (i.tr(key)) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DashboardQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+fn date_param(raw: Option<&str>) -> WebResult<Option<NaiveDate>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| WebError::Invalid(format!("{s}: not a date (YYYY-MM-DD)"))),
+    }
+}
+
+/// The executive dashboard.
+pub async fn dashboard_handler(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<DashboardQuery>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let to = date_param(q.to.as_deref())?.unwrap_or(ctx.today);
+    let from = date_param(q.from.as_deref())?
+        .unwrap_or_else(|| to.with_day(1).unwrap_or(to) - Months::new(11));
+    if from > to {
+        return Err(WebError::Invalid(i.tr("insight.bad_period").to_string()));
+    }
+    let period = Period { from, to };
+    let by = q.by.as_deref().unwrap_or("segment");
+    let (accounts, health_day) = state.store.dashboard_accounts(period).await?;
+    let settings = state.store.insight_settings().await?;
+    let bands = state.store.band_trend(period).await?;
+    let team = if by == "csm" {
+        state.store.team_workload(ctx.today).await?
+    } else {
+        Vec::new()
+    };
+    let users = state.store.list_users().await?;
+    let names: HashMap<i64, String> = users.into_iter().map(|u| (u.id.0, u.name)).collect();
+    let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
+    let f = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
+    let trend = dashboard::monthly_trend(&facts, period);
+    let keyed: Vec<(String, &dashboard::AccountFacts)> = accounts
+        .iter()
+        .map(|a| {
+            let key = match by {
+                "tier" => i.label("tier", a.tier.as_str()),
+                "csm" => a
+                    .owner_id
+                    .and_then(|o| names.get(&o).cloned())
+                    .unwrap_or_else(|| i.tr("insight.unowned").to_string()),
+                _ => a.segment.map_or_else(
+                    || i.tr("insight.no_segment").to_string(),
+                    |s| i.label("segment", s.as_str()),
+                ),
+            };
+            (key, &a.facts)
+        })
+        .collect();
+    let groups = dashboard::breakdown(keyed, period);
+    let cur = Currency::JPY;
+    let r = &f.retention;
+    let chart = json!({
+        "months": trend.iter().map(|t| i.trf("insight.month", &[("y", &t.month.year().to_string()), ("m", &t.month.month().to_string())])).collect::<Vec<_>>(),
+        "nrr": trend.iter().map(|t| t.retention.nrr.map(|x| (x * 1000.0).round() / 10.0)).collect::<Vec<_>>(),
+        "grr": trend.iter().map(|t| t.retention.grr.map(|x| (x * 1000.0).round() / 10.0)).collect::<Vec<_>>(),
+        "net_new": trend.iter().map(|t| t.retention.net_new_mrr_existing.round()).collect::<Vec<_>>(),
+        "band_days": bands.iter().map(|b| i.date(b.day)).collect::<Vec<_>>(),
+        "red": bands.iter().map(|b| b.red).collect::<Vec<_>>(),
+        "yellow": bands.iter().map(|b| b.yellow).collect::<Vec<_>>(),
+        "green": bands.iter().map(|b| b.green).collect::<Vec<_>>(),
+        "labels": {
+            "nrr": i.tr("insight.nrr"), "grr": i.tr("insight.grr"), "net_new": i.tr("insight.net_new"),
+            "red": i.label("band", "red"), "yellow": i.label("band", "yellow"), "green": i.label("band", "green"),
+        },
+    });
+    let title = i.tr("insight.dashboard");
+    let body = html! {
+        h1 { (title) }
+        (subnav(i, "/insight"))
+        form.filters method="get" action="/insight" {
+            label { (i.tr("insight.from")) " " input type="date" name="from" value=(from.to_string()); }
+            label { (i.tr("insight.to")) " " input type="date" name="to" value=(to.to_string()); }
+            label { (i.tr("insight.by")) " "
+                select name="by" {
+                    @for (v, k) in [("segment", "insight.by_segment"), ("tier", "insight.by_tier"), ("csm", "insight.by_csm")] {
+                        option value=(v) selected[by == v] { (i.tr(k)) }
+                    }
+                }
+            }
+            button type="submit" { (i.tr("insight.show")) }
+        }
+        @if accounts.is_empty() {
+            (empty(i, "portfolio.empty", "portfolio.empty_hint"))
+        } @else {
+            section.kpis {
+                (kpi(i, "insight.portfolio_score", f.health.portfolio_score.map_or("—".into(), |s| i.decimal(s, 1)), "portfolio_score"))
+                (kpi(i, "insight.nrr", pct(i, r.nrr), "nrr"))
+                (kpi(i, "insight.grr", pct(i, r.grr), "grr"))
+                (kpi(i, "insight.logo_churn", pct(i, r.logo_churn), "logo_churn"))
+                (kpi(i, "insight.net_new", i.money(r.net_new_mrr_existing, cur), "net_new_mrr_existing"))
+                (kpi(i, "insight.expanded", i.money(r.expansion_mrr, cur), "expansion_mrr"))
+                (kpi(i, "insight.contracted", i.money(r.contraction_mrr, cur), "contraction_mrr"))
+                (kpi(i, "insight.churned", i.money(r.churned_mrr, cur), "churned_mrr"))
+                @match f.retention_cost {
+                    Some(c) => { (kpi(i, "insight.retention_cost", i.decimal(c, 3), "retention_cost")) }
+                    None => { (kpi_missing(i, "insight.retention_cost", "insight.no_cost", "retention_cost")) }
+                }
+                (kpi(i, "insight.engagement", pct(i, f.engagement_coverage), "engagement_coverage"))
+            }
+            div.columns {
+                section.card {
+                    h2 { (i.tr("insight.health_mix")) (definition(i, "health_mix")) }
+                    p.muted { (i.trf("insight.health_as_of", &[("day", &i.opt_date(health_day))])) }
+                    table.list {
+                        thead { tr { th { (i.tr("accounts.health")) } th.num { (i.tr("insight.accounts")) } th.num { (i.tr("accounts.arr")) } } }
+                        tbody {
+                            @for (key, share) in [("red", &f.health.red), ("yellow", &f.health.yellow), ("green", &f.health.green), ("none", &f.health.unscored)] {
+                                tr { td { span class=(format!("health band-{key}")) { (i.label("band", key)) } } td.num { (i.int(share.accounts as i64)) } td.num { (i.money(share.arr, cur)) } }
+                            }
+                        }
+                    }
+                }
+                section.card {
+                    h2 { (i.tr("insight.trend")) }
+                    div.chart #insight-trend-chart role="img" aria-label=(i.tr("insight.trend")) {}
+                    @if !bands.is_empty() {
+                        h3 { (i.tr("insight.band_trend")) }
+                        div.chart.short #insight-band-chart role="img" aria-label=(i.tr("insight.band_trend")) {}
+                    }
+                    (json_script("insight-data", &chart))
+                }
+            }
+            section.card {
+                h2 { (i.tr("insight.breakdown")) }
+                table.list {
+                    thead { tr {
+                        th { (i.tr(match by { "tier" => "insight.by_tier", "csm" => "insight.by_csm", _ => "insight.by_segment" })) }
+                        th.num { (i.tr("insight.cohort")) } th.num { (i.tr("insight.start_mrr")) (definition(i, "start_mrr")) }
+                        th.num { (i.tr("insight.nrr")) } th.num { (i.tr("insight.grr")) } th.num { (i.tr("insight.logo_churn")) }
+                        th.num { (i.tr("insight.portfolio_score")) } th.num { (i.tr("insight.engagement")) }
+                    } }
+                    tbody {
+                        @for (k, g) in &groups {
+                            tr {
+                                td { (k) }
+                                td.num { (i.int(g.retention.accounts_at_start as i64)) }
+                                td.num { (i.money(g.retention.start_mrr, cur)) }
+                                td.num { (pct(i, g.retention.nrr)) }
+                                td.num { (pct(i, g.retention.grr)) }
+                                td.num { (pct(i, g.retention.logo_churn)) }
+                                td.num { (g.health.portfolio_score.map_or("—".into(), |s| i.decimal(s, 1))) }
+                                td.num { (pct(i, g.engagement_coverage)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !team.is_empty() {
+                section.card {
+                    h2 { (i.tr("insight.team")) }
+                    p.muted { (i.tr("insight.team_hint")) }
+                    table.list {
+                        thead { tr {
+                            th { (i.tr("insight.by_csm")) } th.num { (i.tr("insight.accounts")) } th.num { (i.tr("accounts.arr")) }
+                            th.num { (i.tr("insight.at_risk_accounts")) } th.num { (i.tr("insight.at_risk_share")) }
+                            th.num { (i.tr("insight.renewals_90d")) } th.num { (i.tr("insight.touchpoints_30d")) }
+                        } }
+                        tbody {
+                            @for b in &team {
+                                tr {
+                                    td { (b.owner_name.clone().unwrap_or_else(|| i.tr("insight.unowned").to_string())) }
+                                    td.num { (i.int(b.accounts)) }
+                                    td.num { (i.money(b.arr, cur)) }
+                                    td.num { (i.int(b.at_risk_accounts)) }
+                                    td.num { (pct(i, b.at_risk_share)) }
+                                    td.num { (i.int(b.renewals_90d)) }
+                                    td.num { (i.int(b.touchpoints_30d)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&ctx, title, Nav::Insight, Scripts::Charts, body))
+}
+
+/// The renewal map: open renewals of the next twelve months, the forecast by month, and the
+/// renewals decided in the last year with their rates.
+pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let today = ctx.today;
+    let (from, to) = (today - Days::new(90), today + Months::new(12));
+    let model = state.store.churn_model(None).await?;
+    let lead = model.as_ref().map_or(DEFAULT_LEAD_DAYS, |m| m.lead_days);
+    let history = state
+        .store
+        .renewal_features(
+            today - Days::new(365),
+            today,
+            lead,
+            &state.config.adoption,
+            false,
+            false,
+        )
+        .await?;
+    let bands = BandRates::from_history(
+        &history
+            .iter()
+            .filter_map(|h| {
+                h.band
+                    .map(|b| (b, h.renewal.outcome == RenewalOutcome::Churned))
+            })
+            .collect::<Vec<_>>(),
+    );
+    let rated = |r: kizuna_store::OpenRenewal, p: Option<f64>| {
+        let risk = renewals::risk(r.call, p, r.health_band, &bands).map(|x| x.0);
+        (r, p, risk)
+    };
+    // As the API does: with a model every renewal is rated; without one the forecast comes
+    // from counts per day, band and call, and only the listed rows are read.
+    let (total, forecast, rows) = match &model {
+        Some(m) => {
+            let open = state.store.open_renewals(from, to, None).await?;
+            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
+            let c = &m.model.coefficients;
+            let probs: HashMap<i64, f64> = state
+                .store
+                .current_indicators(Some(&ids))
+                .await?
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.account_id,
+                        c.probability(&model::values_of(&a.indicators, &c.features)),
+                    )
+                })
+                .collect();
+            let rows: Vec<_> = open
+                .into_iter()
+                .map(|r| {
+                    let p = probs.get(&r.account_id).copied();
+                    rated(r, p)
+                })
+                .collect();
+            let forecast = renewals::forecast(
+                &rows
+                    .iter()
+                    .map(|(r, _, risk)| renewals::Open {
+                        month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
+                        renewals: 1,
+                        arr: r.arr,
+                        call: r.call,
+                        risk: *risk,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            (
+                rows.len(),
+                forecast,
+                rows.into_iter().take(LIST_ROWS).collect::<Vec<_>>(),
+            )
+        }
+        None => {
+            let groups = state.store.open_renewal_groups(from, to).await?;
+            let forecast = renewals::forecast(
+                &groups
+                    .iter()
+                    .map(|g| renewals::Open {
+                        month: g.renewal_date.with_day(1).unwrap_or(g.renewal_date),
+                        renewals: g.renewals,
+                        arr: g.mrr * 12.0,
+                        call: g.call,
+                        risk: renewals::risk(g.call, None, g.health_band, &bands).map(|x| x.0),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let page = state
+                .store
+                .open_renewals(from, to, Some((LIST_ROWS as i64, 0)))
+                .await?;
+            let total = groups.iter().map(|g| g.renewals).sum();
+            (
+                total,
+                forecast,
+                page.into_iter().map(|r| rated(r, None)).collect(),
+            )
+        }
+    };
+    let decided = state
+        .store
+        .decided_renewals(today - Days::new(365), today)
+        .await?;
+    let rates = renewals::rates(
+        &decided
+            .iter()
+            .map(|r| renewals::Decided::new(r.mrr, r.next_mrr, r.outcome))
+            .collect::<Vec<_>>(),
+    );
+    let cur = Currency::JPY;
+    let chart = json!({
+        "months": forecast.iter().map(|m| i.trf("insight.month", &[("y", &m.month.year().to_string()), ("m", &m.month.month().to_string())])).collect::<Vec<_>>(),
+        "arr": forecast.iter().map(|m| m.arr.round()).collect::<Vec<_>>(),
+        "expected": forecast.iter().map(|m| m.expected_arr.round()).collect::<Vec<_>>(),
+        "committed": forecast.iter().map(|m| m.committed_arr.round()).collect::<Vec<_>>(),
+        "labels": {"arr": i.tr("insight.up_for_renewal"), "expected": i.tr("insight.expected"), "committed": i.tr("insight.committed")},
+    });
+    let title = i.tr("insight.renewals");
+    let body = html! {
+        h1 { (title) }
+        (subnav(i, "/insight/renewals"))
+        section.kpis {
+            (kpi(i, "insight.gross_renewal_rate", pct(i, rates.gross_renewal_rate), "gross_renewal_rate"))
+            (kpi(i, "insight.net_renewal_rate", pct(i, rates.net_renewal_rate), "net_renewal_rate"))
+            (kpi(i, "insight.decided", i.int(rates.decided as i64), "gross_renewal_rate"))
+            (kpi(i, "insight.expected", i.money(forecast.iter().map(|m| m.expected_arr).sum(), cur), "expected_arr"))
+        }
+        p.muted { (i.trf("insight.outcomes", &[("renewed", &i.int(rates.renewed as i64)), ("expanded", &i.int(rates.expanded as i64)), ("contracted", &i.int(rates.contracted as i64)), ("churned", &i.int(rates.churned as i64))])) }
+        @if forecast.is_empty() {
+            (empty(i, "portfolio.renewals_empty", "portfolio.renewals_empty_hint"))
+        } @else {
+            section.card {
+                h2 { (i.tr("insight.forecast")) (definition(i, "expected_arr")) }
+                div.chart #renewal-chart role="img" aria-label=(i.tr("insight.forecast")) {}
+                (json_script("renewal-data", &chart))
+                table.list {
+                    thead { tr { th { (i.tr("insight.month_col")) } th.num { (i.tr("insight.count")) } th.num { (i.tr("insight.up_for_renewal")) } th.num { (i.tr("insight.committed")) } th.num { (i.tr("insight.at_risk")) } th.num { (i.tr("insight.expected")) } } }
+                    tbody {
+                        @for m in &forecast {
+                            tr {
+                                td { (i.trf("insight.month", &[("y", &m.month.year().to_string()), ("m", &m.month.month().to_string())])) }
+                                td.num { (i.int(m.renewals as i64)) }
+                                td.num { (i.money(m.arr, cur)) }
+                                td.num { (i.money(m.committed_arr, cur)) }
+                                td.num { (i.money(m.at_risk_arr, cur)) }
+                                td.num { (i.money(m.expected_arr, cur)) }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { (i.tr("insight.renewal_list")) }
+                table.list {
+                    thead { tr { th { (i.tr("accounts.renewal")) } th { (i.tr("accounts.name")) } th.num { (i.tr("accounts.arr")) } th { (i.tr("accounts.health")) } th.num { (i.tr("insight.probability")) } th { (i.tr("insight.call")) } th.num { (i.tr("insight.risk")) } } }
+                    tbody {
+                        @for (r, p, risk) in &rows {
+                            tr {
+                                td { (i.date(r.renewal_date)) }
+                                td { a href=(format!("/accounts/{}", r.account_id)) { (r.account_name) } }
+                                td.num { (i.money(r.arr, cur)) }
+                                td { span class=(format!("health band-{}", r.health_band.map_or("none", HealthBand::as_str))) { (i.label("band", r.health_band.map_or("none", HealthBand::as_str))) } }
+                                td.num { (pct(i, *p)) }
+                                td { (r.call.map_or_else(|| "—".to_string(), |c| i.label("call", c.as_str()))) }
+                                td.num { (pct(i, *risk)) }
+                            }
+                        }
+                    }
+                }
+                @if total > rows.len() { p.muted { (i.trf("insight.more_rows", &[("n", &i.int(total as i64))])) } }
+            }
+        }
+    };
+    Ok(page(&ctx, title, Nav::Insight, Scripts::Charts, body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DriversQuery {
+    lead_days: Option<i64>,
+}
+
+/// Churn drivers for renewals decided in the last year.
+pub async fn drivers_handler(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<DriversQuery>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let lead = q.lead_days.unwrap_or(DEFAULT_LEAD_DAYS);
+    if !(1..=730).contains(&lead) {
+        return Err(WebError::Invalid(i.tr("insight.bad_lead").to_string()));
+    }
+    let rows = state
+        .store
+        .renewal_features(
+            ctx.today - Days::new(365),
+            ctx.today,
+            lead,
+            &state.config.adoption,
+            true,
+            false,
+        )
+        .await?;
+    let a = drivers::analyse(rows.iter().map(|r| {
+        (
+            r.renewal.outcome == RenewalOutcome::Churned,
+            r.indicators.as_ref(),
+            r.score,
+        )
+    }));
+    let name = |ind: &str| {
+        ind.strip_prefix("metric:")
+            .map_or_else(|| i.label("indicator", ind), |m| m.to_string())
+    };
+    let chart = json!({
+        "names": a.drivers.iter().rev().map(|d| name(&d.indicator)).collect::<Vec<_>>(),
+        "separation": a.drivers.iter().rev().map(|d| (d.separation * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        "label": i.tr("insight.separation"),
+    });
+    let title = i.tr("insight.drivers");
+    let body = html! {
+        h1 { (title) }
+        (subnav(i, "/insight/drivers"))
+        form.filters method="get" action="/insight/drivers" {
+            label { (i.tr("insight.lead_days")) " " input type="number" name="lead_days" min="1" max="730" value=(lead); }
+            button type="submit" { (i.tr("insight.show")) }
+        }
+        p { (i.trf("insight.drivers_basis", &[("n", &i.int(a.renewals as i64)), ("churned", &i.int(a.churned as i64)), ("renewed", &i.int(a.renewed as i64)), ("lead", &i.int(lead))])) }
+        @if a.churned == 0 || a.renewed == 0 {
+            (empty(i, "insight.drivers_empty", "insight.drivers_empty_hint"))
+        } @else {
+            section.kpis {
+                (kpi(i, "insight.health_score_auc", a.health_score_auc.map_or("—".into(), |x| i.decimal(x, 3)), "health_score_auc"))
+            }
+            section.card {
+                h2 { (i.tr("insight.ranking")) (definition(i, "separation")) }
+                div.chart #drivers-chart role="img" aria-label=(i.tr("insight.ranking")) {}
+                (json_script("drivers-data", &chart))
+                table.list {
+                    thead { tr {
+                        th { (i.tr("insight.indicator")) }
+                        th.num { "AUC" (definition(i, "auc")) }
+                        th.num { (i.tr("insight.separation")) }
+                        th { (i.tr("insight.direction")) }
+                        th.num { (i.tr("insight.effect_size")) (definition(i, "effect_size")) }
+                        th.num { (i.tr("insight.median_churned")) }
+                        th.num { (i.tr("insight.median_renewed")) }
+                        th.num { (i.tr("insight.with_value")) }
+                    } }
+                    tbody {
+                        @for d in &a.drivers {
+                            tr.muted[!d.reliable] {
+                                td { (name(&d.indicator)) }
+                                td.num { (i.decimal(d.auc, 3)) }
+                                td.num { (i.decimal(d.separation, 3)) }
+                                td { (i.label("direction", d.direction.as_str())) }
+                                td.num { (d.effect_size.map_or("—".into(), |e| i.decimal(e, 2))) }
+                                td.num { (d.churned.median.map_or("—".into(), |m| i.decimal(m, 2))) }
+                                td.num { (d.renewed.median.map_or("—".into(), |m| i.decimal(m, 2))) }
+                                td.num { (i.int(d.churned.n as i64)) " / " (i.int(d.renewed.n as i64)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&ctx, title, Nav::Insight, Scripts::Charts, body))
+}
+
+/// The latest churn model's validation and the accounts it rates riskiest.
+pub async fn prediction_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let title = i.tr("insight.prediction");
+    let Some(m) = state.store.churn_model(None).await? else {
+        let body = html! {
+            h1 { (title) }
+            (subnav(i, "/insight/prediction"))
+            (empty(i, "insight.no_model", "insight.no_model_hint"))
+        };
+        return Ok(page(&ctx, title, Nav::Insight, Scripts::Basic, body));
+    };
+    let c = &m.model.coefficients;
+    let mut preds: Vec<_> = state
+        .store
+        .current_indicators(None)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let (p, factors) = c.predict(&model::values_of(&a.indicators, &c.features));
+            (a, p, factors)
+        })
+        .collect();
+    preds.sort_by(|x, y| y.1.total_cmp(&x.1));
+    let v = &m.model.validation;
+    let chart = json!({
+        "predicted": v.calibration.iter().map(|b| (b.mean_predicted * 1000.0).round() / 10.0).collect::<Vec<_>>(),
+        "observed": v.calibration.iter().map(|b| (b.observed_rate * 1000.0).round() / 10.0).collect::<Vec<_>>(),
+        "labels": {"predicted": i.tr("insight.mean_predicted"), "observed": i.tr("insight.observed")},
+    });
+    let body = html! {
+        h1 { (title) }
+        (subnav(i, "/insight/prediction"))
+        section.kpis {
+            (kpi(i, "insight.validation_auc", v.auc.map_or("—".into(), |x| i.decimal(x, 3)), "auc"))
+            (kpi(i, "insight.precision_top_decile", pct(i, v.precision_top_decile), "precision_top_decile"))
+            (kpi(i, "insight.base_rate", pct(i, Some(v.base_rate)), "precision_top_decile"))
+        }
+        p.muted { (i.trf("insight.split", &[
+            ("train", &i.int(v.train_renewals as i64)), ("train_from", &i.date(v.train_from)), ("train_to", &i.date(v.train_to)),
+            ("test", &i.int(v.test_renewals as i64)), ("test_from", &i.date(v.test_from)), ("test_to", &i.date(v.test_to)),
+            ("trained", &i.datetime(m.trained_at)),
+        ])) }
+        div.columns {
+            section.card {
+                h2 { (i.tr("insight.calibration")) (definition(i, "calibration")) }
+                div.chart.short #calibration-chart role="img" aria-label=(i.tr("insight.calibration")) {}
+                (json_script("calibration-data", &chart))
+                table.list {
+                    thead { tr { th.num { (i.tr("insight.count")) } th.num { (i.tr("insight.mean_predicted")) } th.num { (i.tr("insight.observed")) } } }
+                    tbody {
+                        @for b in &v.calibration {
+                            tr { td.num { (i.int(b.renewals as i64)) } td.num { (pct(i, Some(b.mean_predicted))) } td.num { (pct(i, Some(b.observed_rate))) } }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { (i.tr("insight.riskiest")) }
+                table.list {
+                    thead { tr { th { (i.tr("accounts.name")) } th.num { (i.tr("insight.probability")) } th { (i.tr("insight.top_factors")) } } }
+                    tbody {
+                        @for (a, p, factors) in preds.iter().take(LIST_ROWS) {
+                            tr {
+                                td { a href=(format!("/accounts/{}", a.account_id)) { (a.account_name) } }
+                                td.num { (pct(i, Some(*p))) }
+                                td { @for f in factors.iter().filter(|f| f.contribution > 0.0).take(3) { span.tag { (i.label("indicator", &f.feature)) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&ctx, title, Nav::Insight, Scripts::Charts, body))
+}
