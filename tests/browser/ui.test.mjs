@@ -225,6 +225,12 @@ describe("Kizuna web UI", () => {
     assert.match(await admin.textContent("table.list"), /rules\.daily/);
   });
 
+  test("an admin writes a new playbook in the editor", async () => {
+    await admin.goto(`${BASE}/automation/playbooks?new=1`);
+    await Promise.all([admin.waitForURL(/\/automation\/playbooks$/), admin.click("#editor button[type=submit]")]);
+    assert.match(await admin.textContent("body"), /活用促進/);
+  });
+
   test("an NPS survey is sent, answered once on a phone, and counted", async () => {
     await admin.goto(`${BASE}/automation/nps`);
     await admin.selectOption("select[name=lifecycle_stage]", "onboarding");

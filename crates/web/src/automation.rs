@@ -578,6 +578,27 @@ pub async fn preview_rule(
     Ok(axum::response::Html(body.into_string()).into_response())
 }
 
+pub async fn save_playbook(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    id: Option<Path<i64>>,
+    Form(f): Form<SpecForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let spec: kizuna_domain::automation::PlaybookSpec =
+        serde_json::from_str(&f.spec).map_err(|e| {
+            WebError::Invalid(
+                ctx.i18n
+                    .trf("automation.bad_json", &[("error", &e.to_string())]),
+            )
+        })?;
+    match id {
+        Some(Path(id)) => state.store.update_playbook(id, spec, &ctx.actor()).await?,
+        None => state.store.create_playbook(spec, &ctx.actor()).await?,
+    };
+    Ok(Redirect::to("/automation/playbooks").into_response())
+}
+
 pub async fn save_rule(
     State(state): State<WebState>,
     ctx: Ctx,
@@ -593,15 +614,61 @@ pub async fn save_rule(
     Ok(Redirect::to("/automation").into_response())
 }
 
-pub async fn playbooks_page(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+pub async fn playbooks_page(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<RulesQuery>,
+) -> WebResult<Response> {
     let i = ctx.i18n;
     let (books, runs) = futures::try_join!(
         state.store.list_playbooks(),
         state.store.playbook_runs(None, None, Some("active")),
     )?;
+    // The editor: a playbook as JSON (key, name, anchor, steps with day offsets and owner roles).
+    let editing: Option<(Option<i64>, String)> = if !ctx.is_admin() {
+        None
+    } else if let Some(id) = q.edit {
+        let p = state.store.playbook(id).await?;
+        Some((
+            Some(id),
+            serde_json::to_string_pretty(&p.spec).unwrap_or_default(),
+        ))
+    } else if q.new.is_some() {
+        let example = serde_json::json!({
+            "key": "adoption_push", "name": "Adoption push", "name_ja": "活用促進", "anchor": "start",
+            "steps": [
+                {"offset_days": 0, "kind": "task", "title": "Find the unused key features", "title_ja": "未使用の主要機能を確認", "reason": "training"},
+                {"offset_days": 3, "kind": "email", "template": "low_usage", "to": "champion"},
+                {"offset_days": 10, "kind": "touchpoint", "touchpoint": "training", "title": "Run a feature training", "owner_role": "csm"}
+            ]
+        });
+        Some((
+            None,
+            serde_json::to_string_pretty(&example).unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
     let body = html! {
+        @if let Some((id, text)) = &editing {
+            section.card #editor {
+                h2 { @if id.is_some() { (i.tr("automation.edit_playbook")) } @else { (i.tr("automation.new_playbook")) } }
+                p.muted { (i.tr("automation.playbook_hint")) }
+                form.stack method="post" action=(match id { Some(id) => format!("/automation/playbooks/{id}"), None => "/automation/playbooks".into() }) {
+                    (csrf(&ctx))
+                    textarea.code name="spec" rows="18" spellcheck="false" aria-label=(i.tr("automation.definition")) { (text) }
+                    div.row {
+                        button type="submit" { (i.tr("automation.save")) }
+                        a.button.secondary href="/automation/playbooks" { (i.tr("automation.cancel")) }
+                    }
+                }
+            }
+        }
         section.card {
-            h2 { (i.tr("automation.playbooks")) }
+            div.row.between {
+                h2 { (i.tr("automation.playbooks")) }
+                @if ctx.is_admin() && editing.is_none() { a.button href="/automation/playbooks?new=1#editor" { (i.tr("automation.new_playbook")) } }
+            }
             @if books.is_empty() {
                 (empty(i, "automation.playbooks_empty", "automation.playbooks_empty_hint"))
             }
@@ -610,6 +677,7 @@ pub async fn playbooks_page(State(state): State<WebState>, ctx: Ctx) -> WebResul
                     summary {
                         strong { (match (i.locale, &p.spec.name_ja) { (Locale::Ja, Some(n)) => n.as_str(), _ => p.spec.name.as_str() }) }
                         " " span.muted { (i.trf("automation.active_runs", &[("n", &i.int(p.active_runs))])) }
+                        @if ctx.is_admin() { " " a.small href=(format!("/automation/playbooks?edit={}#editor", p.id)) { (i.tr("automation.edit")) } }
                     }
                     ol.steps {
                         @for s in &p.spec.steps {

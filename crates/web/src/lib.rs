@@ -122,7 +122,14 @@ pub fn router(state: WebState) -> Router {
         .route("/automation/rules", post(automation::save_rule))
         .route("/automation/rules/preview", post(automation::preview_rule))
         .route("/automation/rules/{id}", post(automation::save_rule))
-        .route("/automation/playbooks", get(automation::playbooks_page))
+        .route(
+            "/automation/playbooks",
+            get(automation::playbooks_page).post(automation::save_playbook),
+        )
+        .route(
+            "/automation/playbooks/{id}",
+            post(automation::save_playbook),
+        )
         .route("/automation/email", get(automation::email_page))
         .route("/automation/email/{key}", post(automation::save_template))
         .route(

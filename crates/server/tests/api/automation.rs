@@ -245,7 +245,8 @@ async fn a_rule_starts_a_playbook_whose_task_and_email_go_out_and_webhooks_are_s
                 assert_eq!(preview["account_ids"], json!([aid]));
 
                 let run = admin(&app, Method::POST, "/api/v1/rules/run", json!({"pass": "daily"}), 200).await;
-                assert!(run["firings"].as_i64().unwrap() >= 1, "{run}");
+                // The scheduler's own daily pass may have fired it first; either way it fired once.
+                assert!(run["matches"].as_i64().unwrap() >= 1, "{run}");
                 let firings = app.get_json(&format!("/api/v1/rule-firings?rule_id={rid}")).await;
                 assert_eq!(firings["total"], 1);
                 assert_eq!(firings["items"][0]["matched"]["lifecycle_stage"], "onboarding");
