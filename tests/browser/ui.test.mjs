@@ -209,6 +209,17 @@ describe("Kizuna web UI", () => {
     assert.match(await admin.textContent("table.tasks"), /解決/);
   });
 
+  test("engagement coverage per CSM, and the cadence an admin edits", async () => {
+    await admin.goto(`${BASE}/tasks/coverage`);
+    assert.ok(await admin.isVisible("#coverage table.list"), "the demo's CSMs and their coverage");
+    const cadence = JSON.parse(await admin.inputValue("#cadence textarea"));
+    cadence.tiers.high_touch.qbr = 120;
+    await admin.fill("#cadence textarea", JSON.stringify(cadence, null, 2));
+    await Promise.all([admin.waitForURL(/\/tasks\/coverage/), admin.click("#cadence button[type=submit]")]);
+    assert.equal(JSON.parse(await admin.inputValue("#cadence textarea")).tiers.high_touch.qbr, 120);
+    await shot(admin, "tasks-coverage-ja");
+  });
+
   test("the rule editor previews which accounts a rule matches, without acting", async () => {
     await admin.goto(`${BASE}/automation?new=1`);
     await admin.click("#editor button[hx-post]");

@@ -260,6 +260,8 @@ pub async fn coverage_page(State(state): State<WebState>, ctx: Ctx) -> WebResult
         },
     };
     let coverage = snapshot.rows;
+    let cadence = state.store.cadence().await?;
+    let cadence_text = serde_json::to_string_pretty(&cadence).unwrap_or_default();
     let body = html! {
         h1 { (i.tr("tasks.title")) }
         nav.tabs {
@@ -297,6 +299,18 @@ pub async fn coverage_page(State(state): State<WebState>, ctx: Ctx) -> WebResult
             }
         }
     };
+    let body = html! {
+        (body)
+        section.card #cadence {
+            h2 { (i.tr("tasks.cadence")) }
+            p.muted { (i.tr("tasks.cadence_hint")) }
+            form.stack method="post" action="/tasks/cadence" {
+                (csrf(&ctx))
+                textarea.code name="cadence" rows="14" spellcheck="false" readonly[!ctx.is_admin()] aria-label=(i.tr("tasks.cadence")) { (cadence_text) }
+                @if ctx.is_admin() { div.row { button type="submit" { (i.tr("automation.save")) } } }
+            }
+        }
+    };
     Ok(page(
         &ctx,
         i.tr("tasks.coverage"),
@@ -304,6 +318,29 @@ pub async fn coverage_page(State(state): State<WebState>, ctx: Ctx) -> WebResult
         Scripts::Basic,
         body,
     ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CadenceForm {
+    pub cadence: String,
+}
+
+/// Saves the engagement cadence (admins); the next cadence pass raises tasks by it.
+pub async fn save_cadence(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<CadenceForm>,
+) -> WebResult<Response> {
+    ctx.require_admin()?;
+    let cadence: kizuna_domain::automation::Cadence =
+        serde_json::from_str(&f.cadence).map_err(|e| {
+            WebError::Invalid(
+                ctx.i18n
+                    .trf("automation.bad_json", &[("error", &e.to_string())]),
+            )
+        })?;
+    state.store.set_cadence(&cadence, &ctx.actor()).await?;
+    Ok(Redirect::to("/tasks/coverage#cadence").into_response())
 }
 
 fn pager_for(path: &str, i: I18n, base: &str, offset: i64, limit: i64, total: i64) -> Markup {

@@ -117,6 +117,7 @@ pub fn router(state: WebState) -> Router {
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/tasks", get(automation::tasks_page))
         .route("/tasks/coverage", get(automation::coverage_page))
+        .route("/tasks/cadence", post(automation::save_cadence))
         .route("/tasks/{id}", post(automation::update_task))
         .route("/automation", get(automation::rules_page))
         .route("/automation/rules", post(automation::save_rule))
