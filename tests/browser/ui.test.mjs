@@ -254,6 +254,8 @@ describe("Kizuna web UI", () => {
     await admin.goto(`${BASE}/automation/nps`);
     await admin.waitForSelector("[data-combo-chart] canvas");
     await shot(admin, "automation-nps-ja");
+  });
+
   test("the insight pages draw their charts and open their definitions (Japanese)", async () => {
     await admin.goto(`${BASE}/insight`);
     assert.match(await admin.textContent("h1"), /ダッシュボード/);
@@ -292,7 +294,6 @@ describe("Kizuna web UI", () => {
     await admin.waitForSelector("#usage-chart canvas");
     assert.match(await admin.textContent(".kpis"), /(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}|—/);
     await shot(admin, "account-en");
-    for (const tab of ["users", "tokens", "features", "scorecards"]) {
     await admin.goto(`${BASE}/insight`);
     await admin.waitForSelector("#insight-trend-chart canvas");
     assert.match(await admin.textContent(".kpis"), /Logo churn/);
@@ -301,7 +302,7 @@ describe("Kizuna web UI", () => {
     await admin.waitForSelector("#drivers-chart canvas");
     assert.match(await admin.textContent("table.list thead"), /Separation/);
     await shot(admin, "insight-drivers-en");
-    for (const tab of ["users", "tokens", "features"]) {
+    for (const tab of ["users", "tokens", "features", "scorecards"]) {
       await admin.goto(`${BASE}/settings/${tab}`);
       await shot(admin, `settings-${tab}-en`);
     }
