@@ -189,6 +189,19 @@ describe("Kizuna web UI", () => {
     await shot(admin, "settings-scorecards-ja");
   });
 
+  test("a segment is previewed and saved in the settings, beside the journeys", async () => {
+    await admin.goto(`${BASE}/settings/segments`);
+    assert.ok(await admin.isVisible("#journeys table.list"), "the shipped onboarding journey");
+    await admin.fill("#segments input[name=name]", "ハイタッチ赤");
+    await admin.fill("#segments textarea[name=expression]", "coverage_tier == 'high_touch' && health_band == 'red'");
+    await admin.click("#segments button[hx-post]");
+    await admin.waitForSelector("#segment-preview .flash.ok");
+    assert.match(await admin.textContent("#segment-preview"), /件中\s*[0-9,]+件のアカウント/);
+    await Promise.all([admin.waitForURL(/\/settings\/segments$/), admin.click("#segments button:not([hx-post])")]);
+    assert.match(await admin.textContent("#segments table.list"), /ハイタッチ赤/);
+    await shot(admin, "settings-segments-ja");
+  });
+
   test("the task cockpit lists what the rules raised, and a task closes with an outcome", async () => {
     // The scheduler runs the daily rules when the server starts; give it a moment on a slow machine.
     for (let i = 0; i < 40; i++) {
@@ -316,7 +329,7 @@ describe("Kizuna web UI", () => {
     await admin.waitForSelector("#drivers-chart canvas");
     assert.match(await admin.textContent("table.list thead"), /Separation/);
     await shot(admin, "insight-drivers-en");
-    for (const tab of ["users", "tokens", "features", "scorecards"]) {
+    for (const tab of ["users", "tokens", "features", "scorecards", "segments"]) {
       await admin.goto(`${BASE}/settings/${tab}`);
       await shot(admin, `settings-${tab}-en`);
     }

@@ -101,6 +101,14 @@ pub fn router(state: WebState) -> Router {
         .route("/settings/features/{id}", post(settings::update_feature))
         .route("/settings/scorecards", get(settings::scorecards))
         .route(
+            "/settings/segments",
+            get(settings::segments).post(settings::create_segment),
+        )
+        .route(
+            "/settings/segments/preview",
+            post(settings::preview_segment),
+        )
+        .route(
             "/settings/scorecards/preview",
             post(settings::preview_scorecard),
         )

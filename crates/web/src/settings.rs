@@ -22,6 +22,7 @@ enum Tab {
     Profile,
     Features,
     Scorecards,
+    Segments,
     Users,
     Tokens,
 }
@@ -33,6 +34,7 @@ fn tabs(ctx: &Ctx, current: Tab) -> Markup {
             a href="/settings" .current[current == Tab::Profile] { (i.tr("settings.profile")) }
             a href="/settings/features" .current[current == Tab::Features] { (i.tr("settings.features")) }
             a href="/settings/scorecards" .current[current == Tab::Scorecards] { (i.tr("settings.scorecards")) }
+            a href="/settings/segments" .current[current == Tab::Segments] { (i.tr("settings.segments")) }
             @if ctx.is_admin() {
                 a href="/settings/users" .current[current == Tab::Users] { (i.tr("settings.users")) }
                 a href="/settings/tokens" .current[current == Tab::Tokens] { (i.tr("settings.tokens")) }
@@ -657,4 +659,126 @@ pub async fn save_scorecard(
     let card = parse_scorecard(ctx.i18n, &f.definition)?;
     state.store.update_scorecard(id, card, &ctx.actor()).await?;
     Ok(Redirect::to(&format!("/settings/scorecards?id={id}")).into_response())
+}
+
+/// Saved segments (CEL conditions) with a form to preview and save a new one (admins and
+/// managers), and the journeys with their milestones.
+pub async fn segments(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+    let i = ctx.i18n;
+    state.store.ensure_default_journey().await?;
+    let (segments, journeys) =
+        futures::try_join!(state.store.list_segments(), state.store.list_journeys())?;
+    let can_write = matches!(
+        ctx.user.role,
+        kizuna_domain::user::Role::Admin | kizuna_domain::user::Role::Manager
+    );
+    let body = html! {
+        section.card #segments {
+            h2 { (i.tr("settings.segments")) }
+            p.muted { (i.tr("segments.intro")) }
+            @if segments.is_empty() {
+                (empty(i, "segments.empty", "segments.empty_hint"))
+            } @else {
+                table.list {
+                    thead { tr { th { (i.tr("segments.name")) } th { (i.tr("segments.expression")) } th { (i.tr("segments.created_by")) } } }
+                    tbody {
+                        @for sg in &segments {
+                            tr {
+                                td { (sg.name) @if let Some(d) = &sg.description { div.muted.small { (d) } } }
+                                td { code { (sg.expression) } }
+                                td.small { (sg.created_by) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if can_write {
+                h3 { (i.tr("segments.new")) }
+                form.stack method="post" action="/settings/segments" {
+                    (csrf(&ctx))
+                    label { (i.tr("segments.name")) input name="name" required; }
+                    label { (i.tr("segments.expression"))
+                        textarea.code name="expression" rows="3" required spellcheck="false" placeholder="coverage_tier == 'high_touch' && health_band == 'red'" {}
+                    }
+                    div.row {
+                        button.secondary type="submit" formaction="/settings/segments/preview" hx-post="/settings/segments/preview" hx-target="#segment-preview" { (i.tr("segments.preview")) }
+                        button type="submit" { (i.tr("settings.save")) }
+                    }
+                }
+                div #segment-preview aria-live="polite" {}
+            }
+        }
+        section.card #journeys {
+            h2 { (i.tr("segments.journeys")) }
+            @for j in &journeys {
+                details.playbook open {
+                    summary { strong { (j.definition.name) } }
+                    table.list {
+                        thead { tr { th { (i.tr("segments.milestone")) } th { (i.tr("accounts.stage")) } th.num { (i.tr("segments.target_days")) } th { (i.tr("segments.completed_by")) } } }
+                        tbody {
+                            @for m in &j.definition.milestones {
+                                tr {
+                                    td { (m.name) }
+                                    td { (i.label("stage", m.stage.as_str())) }
+                                    td.num { (m.target_days) }
+                                    td { @match &m.condition { Some(c) => code { (c) }, None => (i.tr("segments.by_hand")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(settings_page(&ctx, Tab::Segments, None, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SegmentForm {
+    pub name: Option<String>,
+    pub expression: String,
+}
+
+pub async fn preview_segment(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<SegmentForm>,
+) -> WebResult<Response> {
+    let i = ctx.i18n;
+    let body = match kizuna_domain::condition::Condition::parse("expression", &f.expression) {
+        Err(e) => html! { p.flash.error role="alert" { (e.to_string()) } },
+        Ok(c) => {
+            let m = state.store.match_condition(&c, 20).await?;
+            html! {
+                p.flash.ok role="status" { (i.trf("segments.preview_result", &[("n", &i.int(m.count as i64)), ("checked", &i.int(m.accounts_checked as i64))])) }
+                @if !m.account_ids.is_empty() { p { @for id in &m.account_ids { a href=(format!("/accounts/{id}")) { "#" (id) } " " } } }
+            }
+        }
+    };
+    Ok(axum::response::Html(body.into_string()).into_response())
+}
+
+pub async fn create_segment(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<SegmentForm>,
+) -> WebResult<Response> {
+    if !matches!(
+        ctx.user.role,
+        kizuna_domain::user::Role::Admin | kizuna_domain::user::Role::Manager
+    ) {
+        return Err(WebError::Forbidden);
+    }
+    state
+        .store
+        .create_segment(
+            kizuna_store::SegmentDraft {
+                name: f.name,
+                description: None,
+                expression: Some(f.expression),
+            },
+            &ctx.actor(),
+        )
+        .await?;
+    Ok(Redirect::to("/settings/segments").into_response())
 }
