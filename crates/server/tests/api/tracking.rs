@@ -242,3 +242,84 @@ async fn metrics_are_idempotent_per_subject_dimension_and_day() {
     })
     .await;
 }
+
+/// Segment's official Python SDK, unchanged but for its host, sends to Kizuna: the account, the
+/// contact and every event arrive (the SDK's gzipped batches, basic auth with the write key).
+#[tokio::test]
+async fn the_official_segment_python_sdk_works_unchanged() {
+    let python = [
+        std::env::var("KIZUNA_TEST_PYTHON").ok(),
+        Some(format!(
+            "{}/../../target/smtp-venv/bin/python",
+            env!("CARGO_MANIFEST_DIR")
+        )),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import segment.analytics"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(python) = python else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: the SDK test needs Python with segment-analytics-python (scripts/test installs it)"
+        );
+        return;
+    };
+    let script = format!(
+        "{}/../../tests/sdk/segment_python.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    on_each_backend(|app| {
+        let python = python.clone();
+        let script = script.clone();
+        async move {
+            let out = tokio::process::Command::new(&python)
+                .arg(&script)
+                .env("KIZUNA_URL", &app.base)
+                .env("KIZUNA_WRITE_KEY", &app.write)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "the SDK failed on {}: {}",
+                app.backend,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let account = app
+                .get_json("/api/v1/accounts/by-external-id/sdk-acct-1")
+                .await;
+            assert_eq!(account["name"], "SDK Co");
+            assert_eq!(account["employees"], 42);
+            let id = account["id"].as_i64().unwrap();
+            let contacts = app
+                .get_json(&format!("/api/v1/accounts/{id}/contacts"))
+                .await;
+            assert_eq!(contacts["items"][0]["email"], "hana@sdk.example");
+            let today = Utc::now().date_naive();
+            let usage = app
+                .get_json(&format!(
+                    "/api/v1/accounts/{id}/usage?from={}&to={}",
+                    today - Duration::days(1),
+                    today + Duration::days(1)
+                ))
+                .await;
+            let text = usage.to_string();
+            assert!(text.contains("Report Exported"), "{text}");
+            let exports: i64 = usage["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["feature"] == "Report Exported")
+                .map(|f| f["events"].as_i64().unwrap_or(0))
+                .sum();
+            assert_eq!(exports, 25, "{text}");
+            app
+        }
+    })
+    .await;
+}
