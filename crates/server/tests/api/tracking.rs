@@ -323,3 +323,70 @@ async fn the_official_segment_python_sdk_works_unchanged() {
     })
     .await;
 }
+
+/// Segment's official Node SDK, unchanged but for its host, sends to Kizuna.
+#[tokio::test]
+async fn the_official_segment_node_sdk_works_unchanged() {
+    let dir = format!("{}/../../tests/sdk", env!("CARGO_MANIFEST_DIR"));
+    let installed = std::path::Path::new(&dir)
+        .join("node_modules/@segment/analytics-node")
+        .exists();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(installed && node) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: the SDK test needs Node.js and tests/sdk/node_modules (scripts/test runs npm ci there)"
+        );
+        return;
+    }
+    on_each_backend(|app| {
+        let dir = dir.clone();
+        async move {
+            let out = tokio::process::Command::new("node")
+                .arg("segment_node.mjs")
+                .current_dir(&dir)
+                .env("KIZUNA_URL", &app.base)
+                .env("KIZUNA_WRITE_KEY", &app.write)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "the SDK failed on {}: {}{}",
+                app.backend,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let account = app
+                .get_json("/api/v1/accounts/by-external-id/node-acct-1")
+                .await;
+            assert_eq!(account["name"], "Node KK");
+            let id = account["id"].as_i64().unwrap();
+            let contacts = app
+                .get_json(&format!("/api/v1/accounts/{id}/contacts"))
+                .await;
+            assert_eq!(contacts["items"][0]["email"], "ken@node.example");
+            let today = Utc::now().date_naive();
+            let usage = app
+                .get_json(&format!(
+                    "/api/v1/accounts/{id}/usage?from={}&to={}",
+                    today - Duration::days(1),
+                    today + Duration::days(1)
+                ))
+                .await;
+            let views: i64 = usage["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["feature"] == "Dashboard Viewed")
+                .map(|f| f["events"].as_i64().unwrap_or(0))
+                .sum();
+            assert_eq!(views, 12, "{usage}");
+            app
+        }
+    })
+    .await;
+}
