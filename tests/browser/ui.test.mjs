@@ -131,6 +131,7 @@ describe("Kizuna web UI", () => {
     assert.match(await admin.textContent(".kpis"), /ARR/);
     await admin.waitForSelector("#usage-chart canvas");
     await admin.waitForSelector("#users-chart canvas");
+    assert.ok(await admin.isVisible("#journey ol.milestones li"), "the onboarding journey's milestones");
     await shot(admin, "account-ja");
   });
 

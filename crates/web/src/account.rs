@@ -453,10 +453,11 @@ pub async fn page_handler(
         limit: Some(20),
         ..Default::default()
     };
-    let (tasks, runs, playbooks) = futures::try_join!(
+    let (tasks, runs, playbooks, journeys) = futures::try_join!(
         store.list_tasks(&task_filter, ctx.today),
         store.playbook_runs(Some(id.0), None, Some("active")),
         store.list_playbooks(),
+        store.account_journeys(id),
     )?;
     let a = &detail.account;
     let owner = a
@@ -553,6 +554,32 @@ pub async fn page_handler(
                 (json_script("usage-data", &chart))
             } @else {
                 (empty(i, "account.usage_empty", "account.usage_empty_hint"))
+            }
+        }
+        @if !journeys.is_empty() {
+            section.card #journey {
+                h2 { (i.tr("account.journey")) }
+                @for j in &journeys {
+                    h3 {
+                        (j.name) " "
+                        span class=(format!("tag journey-{}", j.progress.status)) { (i.label("journey_status", j.progress.status.as_str())) }
+                        " " span.muted.small { (i.trf("account.journey_done", &[("done", &j.progress.completed.to_string()), ("total", &j.progress.total.to_string()), ("since", &i.date(j.progress.started_on))])) }
+                    }
+                    ol.milestones {
+                        @for m in &j.progress.milestones {
+                            li class=(format!("milestone-{}", m.status)) {
+                                span class=(format!("tag journey-{}", m.status)) { (i.label("journey_status", m.status.as_str())) } " "
+                                (m.name) " "
+                                span.muted.small {
+                                    @match m.completed_on {
+                                        Some(d) => (i.trf("account.milestone_done", &[("date", &i.date(d))])),
+                                        None => (i.trf("account.milestone_due", &[("date", &i.date(m.due_on))])),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         section.card #tasks {

@@ -394,6 +394,10 @@ mod tests {
             ("owner_role", crate::automation::VOCABULARIES[8].1),
             ("email_status", crate::automation::VOCABULARIES[9].1),
             (
+                "journey_status",
+                kizuna_domain::journey::ProgressStatus::NAMES,
+            ),
+            (
                 "moment",
                 &[
                     "touchpoint",
