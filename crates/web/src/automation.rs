@@ -464,6 +464,44 @@ fn trigger_text(i: I18n, t: &kizuna_domain::automation::Trigger) -> String {
     }
 }
 
+/// A definition edited as JSON (a rule, a playbook): saved to `action` (`action/{id}` for an
+/// existing one), with an optional htmx preview.
+struct Editor<'a> {
+    id: Option<i64>,
+    text: &'a str,
+    title: &'a str,
+    hint: &'a str,
+    action: &'a str,
+    cancel: &'a str,
+    preview: Option<&'a str>,
+}
+
+fn json_editor(ctx: &Ctx, e: Editor) -> Markup {
+    let i = ctx.i18n;
+    let action = match e.id {
+        Some(id) => format!("{}/{id}", e.action),
+        None => e.action.to_string(),
+    };
+    html! {
+        section.card #editor {
+            h2 { (i.tr(e.title)) }
+            p.muted { (i.tr(e.hint)) }
+            form.stack method="post" action=(action) {
+                (csrf(ctx))
+                textarea.code name="spec" rows="18" spellcheck="false" aria-label=(i.tr("automation.definition")) { (e.text) }
+                div.row {
+                    button type="submit" { (i.tr("automation.save")) }
+                    @if let Some(p) = e.preview {
+                        button.secondary type="submit" formaction=(p) hx-post=(p) hx-target="#preview" { (i.tr("automation.preview")) }
+                    }
+                    a.button.secondary href=(e.cancel) { (i.tr("automation.cancel")) }
+                }
+            }
+            @if e.preview.is_some() { div #preview aria-live="polite" {} }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub struct RulesQuery {
     pub edit: Option<i64>,
@@ -506,20 +544,15 @@ pub async fn rules_page(
     };
     let body = html! {
         @if let Some((id, text)) = &editing {
-            section.card #editor {
-                h2 { @if id.is_some() { (i.tr("automation.edit_rule")) } @else { (i.tr("automation.new_rule")) } }
-                p.muted { (i.tr("automation.editor_hint")) }
-                form.stack method="post" action=(match id { Some(id) => format!("/automation/rules/{id}"), None => "/automation/rules".into() }) {
-                    (csrf(&ctx))
-                    textarea.code name="spec" rows="18" spellcheck="false" aria-label=(i.tr("automation.definition")) { (text) }
-                    div.row {
-                        button type="submit" { (i.tr("automation.save")) }
-                        button.secondary type="submit" formaction="/automation/rules/preview" hx-post="/automation/rules/preview" hx-target="#preview" { (i.tr("automation.preview")) }
-                        a.button.secondary href="/automation" { (i.tr("automation.cancel")) }
-                    }
-                }
-                div #preview aria-live="polite" {}
-            }
+            (json_editor(&ctx, Editor {
+                id: *id,
+                text,
+                title: if id.is_some() { "automation.edit_rule" } else { "automation.new_rule" },
+                hint: "automation.editor_hint",
+                action: "/automation/rules",
+                cancel: "/automation",
+                preview: Some("/automation/rules/preview"),
+            }))
         }
         section.card {
             div.row.between {
@@ -688,18 +721,15 @@ pub async fn playbooks_page(
     };
     let body = html! {
         @if let Some((id, text)) = &editing {
-            section.card #editor {
-                h2 { @if id.is_some() { (i.tr("automation.edit_playbook")) } @else { (i.tr("automation.new_playbook")) } }
-                p.muted { (i.tr("automation.playbook_hint")) }
-                form.stack method="post" action=(match id { Some(id) => format!("/automation/playbooks/{id}"), None => "/automation/playbooks".into() }) {
-                    (csrf(&ctx))
-                    textarea.code name="spec" rows="18" spellcheck="false" aria-label=(i.tr("automation.definition")) { (text) }
-                    div.row {
-                        button type="submit" { (i.tr("automation.save")) }
-                        a.button.secondary href="/automation/playbooks" { (i.tr("automation.cancel")) }
-                    }
-                }
-            }
+            (json_editor(&ctx, Editor {
+                id: *id,
+                text,
+                title: if id.is_some() { "automation.edit_playbook" } else { "automation.new_playbook" },
+                hint: "automation.playbook_hint",
+                action: "/automation/playbooks",
+                cancel: "/automation/playbooks",
+                preview: None,
+            }))
         }
         section.card {
             div.row.between {

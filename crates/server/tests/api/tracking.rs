@@ -243,6 +243,25 @@ async fn metrics_are_idempotent_per_subject_dimension_and_day() {
     .await;
 }
 
+/// Events of a feature an account has around today, read back through the usage API.
+async fn events_today(app: &TestApp, account: i64, feature: &str) -> i64 {
+    let today = Utc::now().date_naive();
+    let usage = app
+        .get_json(&format!(
+            "/api/v1/accounts/{account}/usage?from={}&to={}",
+            today - Duration::days(1),
+            today + Duration::days(1)
+        ))
+        .await;
+    usage["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["feature"] == feature)
+        .map(|f| f["events"].as_i64().unwrap_or(0))
+        .sum()
+}
+
 /// Segment's official Python SDK, unchanged but for its host, sends to Kizuna: the account, the
 /// contact and every event arrive (the SDK's gzipped batches, basic auth with the write key).
 #[tokio::test]
@@ -300,24 +319,7 @@ async fn the_official_segment_python_sdk_works_unchanged() {
                 .get_json(&format!("/api/v1/accounts/{id}/contacts"))
                 .await;
             assert_eq!(contacts["items"][0]["email"], "hana@sdk.example");
-            let today = Utc::now().date_naive();
-            let usage = app
-                .get_json(&format!(
-                    "/api/v1/accounts/{id}/usage?from={}&to={}",
-                    today - Duration::days(1),
-                    today + Duration::days(1)
-                ))
-                .await;
-            let text = usage.to_string();
-            assert!(text.contains("Report Exported"), "{text}");
-            let exports: i64 = usage["features"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["feature"] == "Report Exported")
-                .map(|f| f["events"].as_i64().unwrap_or(0))
-                .sum();
-            assert_eq!(exports, 25, "{text}");
+            assert_eq!(events_today(&app, id, "Report Exported").await, 25);
             app
         }
     })
@@ -369,22 +371,7 @@ async fn the_official_segment_node_sdk_works_unchanged() {
                 .get_json(&format!("/api/v1/accounts/{id}/contacts"))
                 .await;
             assert_eq!(contacts["items"][0]["email"], "ken@node.example");
-            let today = Utc::now().date_naive();
-            let usage = app
-                .get_json(&format!(
-                    "/api/v1/accounts/{id}/usage?from={}&to={}",
-                    today - Duration::days(1),
-                    today + Duration::days(1)
-                ))
-                .await;
-            let views: i64 = usage["features"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["feature"] == "Dashboard Viewed")
-                .map(|f| f["events"].as_i64().unwrap_or(0))
-                .sum();
-            assert_eq!(views, 12, "{usage}");
+            assert_eq!(events_today(&app, id, "Dashboard Viewed").await, 12);
             app
         }
     })
