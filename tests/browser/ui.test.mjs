@@ -246,6 +246,12 @@ describe("Kizuna web UI", () => {
     await admin.click("#editor button[hx-post]");
     await admin.waitForSelector("#preview .flash.error");
     assert.match(await admin.textContent("#preview"), /unknown field `adoptoin_index`/);
+    await admin.goto(`${BASE}/automation/email?template=renewal_notice`);
+    await admin.selectOption("#editor select[name=preview_locale]", "en");
+    await admin.click("#editor button[hx-post]");
+    await admin.waitForSelector("#template-preview .mailpreview");
+    assert.match(await admin.textContent("#template-preview"), /your renewal on/);
+    await shot(admin, "automation-template-ja");
     for (const tab of ["playbooks", "email", "webhooks", "jobs"]) {
       await admin.goto(`${BASE}/automation/${tab}`);
       await shot(admin, `automation-${tab}-ja`);

@@ -40,31 +40,42 @@ pub struct TemplateVars {
     pub contact: ContactVars,
     pub owner: OwnerVars,
     /// The answer link of an NPS survey e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub survey_url: Option<String>,
     /// The unsubscribe link (customer-facing mail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unsubscribe_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AccountVars {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_band: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub renewal_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days_to_renewal: Option<i64>,
     pub lifecycle_stage: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ContactVars {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OwnerVars {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 

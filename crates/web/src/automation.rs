@@ -826,6 +826,7 @@ pub async fn email_page(
                 p.muted { (i.tr("automation.template_hint")) }
                 form.stack method="post" action=(format!("/automation/email/{}", t.spec.key)) {
                     (csrf(&ctx))
+                    input type="hidden" name="key" value=(t.spec.key);
                     label { (i.tr("automation.name")) input name="name" value=(t.spec.name) required; }
                     label.radio { input type="checkbox" name="customer_facing" value="1" checked[t.spec.customer_facing]; " " (i.tr("automation.customer_facing")) }
                     div.columns {
@@ -840,9 +841,17 @@ pub async fn email_page(
                     }
                     div.row {
                         button type="submit" { (i.tr("automation.save")) }
+                        label { (i.tr("automation.preview_account")) " "
+                            input type="number" name="preview_account" min="1" value="1" aria-label=(i.tr("automation.preview_account"));
+                        }
+                        select name="preview_locale" aria-label=(i.tr("nav.language")) {
+                            option value="ja" { "日本語" } option value="en" { "English" }
+                        }
+                        button.secondary type="submit" formaction="/automation/email/preview" hx-post="/automation/email/preview" hx-target="#template-preview" { (i.tr("automation.preview")) }
                         a.button.secondary href="/automation/email" { (i.tr("automation.cancel")) }
                     }
                 }
+                div #template-preview aria-live="polite" {}
             }
         }
         section.card {
@@ -907,6 +916,54 @@ pub struct TemplateForm {
     pub body_ja: String,
     pub subject_en: String,
     pub body_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TemplatePreviewForm {
+    pub key: String,
+    pub name: String,
+    pub customer_facing: Option<String>,
+    pub subject_ja: String,
+    pub body_ja: String,
+    pub subject_en: String,
+    pub body_en: String,
+    pub preview_account: i64,
+    pub preview_locale: String,
+}
+
+/// The template as written in the editor, rendered for an account (not sent, not saved).
+pub async fn preview_template(
+    State(state): State<WebState>,
+    _ctx: Ctx,
+    Form(f): Form<TemplatePreviewForm>,
+) -> WebResult<Response> {
+    let spec = EmailTemplateSpec {
+        key: f.key,
+        name: f.name,
+        customer_facing: f.customer_facing.is_some(),
+        subject_ja: f.subject_ja,
+        body_ja: f.body_ja.replace("\r\n", "\n"),
+        subject_en: f.subject_en,
+        body_en: f.body_en.replace("\r\n", "\n"),
+    };
+    let locale = f
+        .preview_locale
+        .parse()
+        .unwrap_or(kizuna_domain::template::Locale::Ja);
+    let body = match state
+        .store
+        .preview_spec(&spec, f.preview_account, locale, &state.config.automation)
+        .await
+    {
+        Ok(r) => {
+            html! { div.mailpreview { p { strong { (r.subject) } } pre.mailbody { (r.body) } } }
+        }
+        Err(kizuna_store::StoreError::Invalid(e)) => {
+            html! { p.flash.error role="alert" { (e.to_string()) } }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(axum::response::Html(body.into_string()).into_response())
 }
 
 pub async fn save_template(

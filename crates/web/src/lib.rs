@@ -140,6 +140,10 @@ pub fn router(state: WebState) -> Router {
             post(automation::save_playbook),
         )
         .route("/automation/email", get(automation::email_page))
+        .route(
+            "/automation/email/preview",
+            post(automation::preview_template),
+        )
         .route("/automation/email/{key}", post(automation::save_template))
         .route(
             "/automation/webhooks",

@@ -239,6 +239,18 @@ impl Store {
         ctx: &super::AutomationContext,
     ) -> Result<kizuna_domain::template::Rendered> {
         let t = self.template(key).await?;
+        self.preview_spec(&t.spec, account_id, locale, ctx).await
+    }
+
+    /// Renders a template as written (saved or not) for an account's first contact.
+    pub async fn preview_spec(
+        &self,
+        spec: &EmailTemplateSpec,
+        account_id: i64,
+        locale: Locale,
+        ctx: &super::AutomationContext,
+    ) -> Result<kizuna_domain::template::Rendered> {
+        spec.validate()?;
         let a = self
             .account_info(account_id)
             .await?
@@ -268,10 +280,9 @@ impl Store {
             &address,
             owner.as_ref(),
             Some(format!("{base}/s/preview")),
-            t.spec.customer_facing.then(|| format!("{base}/u/preview")),
+            spec.customer_facing.then(|| format!("{base}/u/preview")),
         );
-        t.spec
-            .render(locale, &vars)
+        spec.render(locale, &vars)
             .map_err(|e| StoreError::invalid("template", e))
     }
 
