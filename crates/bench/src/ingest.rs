@@ -225,21 +225,11 @@ pub async fn run(target: &Target, options: &IngestOptions) -> anyhow::Result<Val
         .issue_token("bench", TokenScope::Write, &Actor::System("bench"))
         .await?
         .secret;
-    let config = kizuna_server::Config {
-        listen: "127.0.0.1:0".into(),
-        health: crate::quiet_health(),
-        ..kizuna_server::Config::default()
-    };
-    let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;
-    let url = format!("http://{}/v1/{}", app.local_addr(), options.endpoint);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = crate::QuietServer::start(&db.store).await?;
+    let url = format!("http://{}/v1/{}", server.addr, options.endpoint);
 
     let mut load = generate(&url, &key, options, 1).await?;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let stored = db.store.usage_event_count().await?;
 
     let (ceiling_url, stop_ceiling) = start_ceiling().await?;

@@ -15,7 +15,7 @@ use kizuna_demo::DemoOptions;
 use kizuna_domain::insight::model::{self, Sample};
 use serde_json::{json, Value};
 
-use crate::{percentile, quiet, quiet_health, round, Target};
+use crate::{percentile, quiet, round, QuietServer, Target};
 
 /// Options of the insight benchmark.
 #[derive(Debug, Clone)]
@@ -117,17 +117,8 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
         )
         .await?
         .secret;
-    let config = kizuna_server::Config {
-        listen: "127.0.0.1:0".into(),
-        health: quiet_health(),
-        ..kizuna_server::Config::default()
-    };
-    let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;
-    let base = format!("http://{}/api/v1/insight", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = QuietServer::start(&db.store).await?;
+    let base = format!("http://{}/api/v1/insight", server.addr);
     let client = reqwest::Client::new();
     // Computed on every request, then answered from the minute's computed dashboard.
     let (mut fresh, dash_bytes) = time_get(
@@ -140,8 +131,7 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
     let (mut dash, _) = time_get(&client, &format!("{base}/dashboard"), &token, o.rounds).await?;
     let (mut map, map_bytes) =
         time_get(&client, &format!("{base}/renewals"), &token, o.rounds).await?;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let v = &fitted.validation;
     let result = json!({
         "bench": "insight",

@@ -64,6 +64,38 @@ pub fn quiet_health() -> kizuna_server::config::HealthConfig {
     }
 }
 
+/// A server on a free loopback port over a benchmark's store, with nothing running in the
+/// background (no health recompute, no scheduler) to compete with the requests being timed.
+pub struct QuietServer {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl QuietServer {
+    pub async fn start(store: &kizuna_store::Store) -> anyhow::Result<QuietServer> {
+        let mut config = kizuna_server::Config {
+            listen: "127.0.0.1:0".into(),
+            health: quiet_health(),
+            ..kizuna_server::Config::default()
+        };
+        config.automation.scheduler = false;
+        let app = kizuna_server::Application::with_store(config, store.clone()).await?;
+        let addr = app.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Ok(QuietServer { addr, stop, server })
+    }
+
+    /// Stops serving once the requests in flight are answered.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 /// `kizuna demo` at a given size into a scratch database: wall time and this process's peak memory.
 pub async fn demo(
     target: &Target,
@@ -144,18 +176,8 @@ pub async fn accounts(
         )
         .await?
         .secret;
-    let config = kizuna_server::Config {
-        listen: "127.0.0.1:0".into(),
-        // The background health recompute would compete with the requests being timed.
-        health: quiet_health(),
-        ..kizuna_server::Config::default()
-    };
-    let app = kizuna_server::Application::with_store(config, db.store.clone()).await?;
-    let base = format!("http://{}/api/v1/accounts?", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = QuietServer::start(&db.store).await?;
+    let base = format!("http://{}/api/v1/accounts?", server.addr);
     let client = reqwest::Client::new();
 
     let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); ACCOUNT_QUERIES.len()];
@@ -178,8 +200,7 @@ pub async fn accounts(
             }
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let mut all: Vec<Duration> = per_query.iter().flatten().copied().collect();
     let queries: serde_json::Map<String, Value> = ACCOUNT_QUERIES
         .iter()

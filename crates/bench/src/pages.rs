@@ -146,18 +146,8 @@ pub async fn run(
     let cadence = store.run_cadence(today).await?;
     let tasks = rules.effects.tasks_created + cadence.tasks_created;
 
-    let mut config = kizuna_server::Config {
-        listen: "127.0.0.1:0".into(),
-        health: crate::quiet_health(),
-        ..kizuna_server::Config::default()
-    };
-    config.automation.scheduler = false;
-    let app = kizuna_server::Application::with_store(config, store.clone()).await?;
-    let base = format!("http://{}", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = crate::QuietServer::start(&store).await?;
+    let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
 
     let detail = biggest.items.first().map(|a| a.id.0).unwrap_or(1);
@@ -248,8 +238,7 @@ pub async fn run(
             }
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let mut all: Vec<Duration> = times.iter().flatten().copied().collect();
     let per_page: serde_json::Map<String, Value> = pages
         .iter()

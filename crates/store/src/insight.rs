@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
 use kizuna_domain::indicator::{AdoptionSettings, Indicators};
@@ -1199,5 +1199,148 @@ impl Store {
                 .await?;
         });
         self.scorecard(s.scorecard_id).await
+    }
+}
+
+/// One renewal on the map with what rates it.
+#[derive(Debug, Clone)]
+pub struct RatedRenewal {
+    pub renewal: OpenRenewal,
+    /// The churn model's probability, when a model is trained.
+    pub churn_probability: Option<f64>,
+    /// The risk the forecast uses and where it comes from (call, model or band history).
+    pub risk: Option<(f64, kizuna_domain::insight::renewals::RiskSource)>,
+}
+
+/// The renewal map of a window: every open renewal counted, one page of them rated, and the
+/// risk-weighted forecast by month.
+#[derive(Debug, Clone)]
+pub struct RenewalMapData {
+    pub total: usize,
+    pub page: Vec<RatedRenewal>,
+    pub forecast: Vec<kizuna_domain::insight::renewals::MonthForecast>,
+    pub band_rates: kizuna_domain::insight::renewals::BandRates,
+    pub model: Option<StoredChurnModel>,
+}
+
+impl Store {
+    /// The renewal map for renewal dates in `from..=to`, with the page `limit` / `offset`. With
+    /// a trained model every renewal is read and rated (the model rates each account); without
+    /// one, the risk depends on the call and the band only, so the forecast comes from counts per
+    /// day, band and call and only the page is read. The band's churn rate is that of the last
+    /// year's decided renewals at the lead time.
+    pub async fn renewal_map(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        adoption: &AdoptionSettings,
+        limit: usize,
+        offset: usize,
+    ) -> Result<RenewalMapData> {
+        use kizuna_domain::insight::renewals::{self, BandRates};
+        let today = now().date_naive();
+        let model = self.churn_model(None).await?;
+        let lead_days = model
+            .as_ref()
+            .map_or(kizuna_domain::insight::DEFAULT_LEAD_DAYS, |m| m.lead_days);
+        let history = self
+            .renewal_features(
+                today - Days::new(365),
+                today,
+                lead_days,
+                adoption,
+                false,
+                false,
+            )
+            .await?;
+        let band_rates = BandRates::from_history(
+            &history
+                .iter()
+                .filter_map(|h| {
+                    h.band
+                        .map(|b| (b, h.renewal.outcome == RenewalOutcome::Churned))
+                })
+                .collect::<Vec<_>>(),
+        );
+        let rate = |r: OpenRenewal, p: Option<f64>| RatedRenewal {
+            risk: renewals::risk(r.call, p, r.health_band, &band_rates),
+            churn_probability: p,
+            renewal: r,
+        };
+        let month = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let (total, page, forecast) = match &model {
+            Some(m) => {
+                let open = self.open_renewals(from, to, None).await?;
+                let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
+                let c = &m.model.coefficients;
+                let probs: HashMap<i64, f64> = self
+                    .current_indicators(Some(&ids))
+                    .await?
+                    .into_iter()
+                    .map(|a| {
+                        let values =
+                            kizuna_domain::insight::model::values_of(&a.indicators, &c.features);
+                        (a.account_id, c.probability(&values))
+                    })
+                    .collect();
+                let rated: Vec<RatedRenewal> = open
+                    .into_iter()
+                    .map(|r| {
+                        let p = probs.get(&r.account_id).copied();
+                        rate(r, p)
+                    })
+                    .collect();
+                let forecast = renewals::forecast(
+                    &rated
+                        .iter()
+                        .map(|r| renewals::Open {
+                            month: month(r.renewal.renewal_date),
+                            renewals: 1,
+                            arr: r.renewal.arr,
+                            call: r.renewal.call,
+                            risk: r.risk.map(|x| x.0),
+                        })
+                        .collect::<Vec<_>>(),
+                );
+                let total = rated.len();
+                (
+                    total,
+                    rated.into_iter().skip(offset).take(limit).collect(),
+                    forecast,
+                )
+            }
+            None => {
+                let groups = self.open_renewal_groups(from, to).await?;
+                let forecast = renewals::forecast(
+                    &groups
+                        .iter()
+                        .map(|g| renewals::Open {
+                            month: month(g.renewal_date),
+                            renewals: g.renewals,
+                            arr: g.mrr * 12.0,
+                            call: g.call,
+                            risk: renewals::risk(g.call, None, g.health_band, &band_rates)
+                                .map(|x| x.0),
+                        })
+                        .collect::<Vec<_>>(),
+                );
+                let page = self
+                    .open_renewals(from, to, Some((limit as i64, offset as i64)))
+                    .await?;
+                let total = groups.iter().map(|g| g.renewals).sum();
+                (
+                    total,
+                    page.into_iter().map(|r| rate(r, None)).collect(),
+                    forecast,
+                )
+            }
+        };
+        Ok(RenewalMapData {
+            total,
+            page,
+            forecast,
+            band_rates,
+            model,
+        })
     }
 }

@@ -51,7 +51,8 @@ pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CH
 pub use import::AccountUpsert;
 pub use insight::{
     BandDay, CurrentIndicators, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal,
-    RenewalFeatures, RenewalGroup, StoredChurnModel, WeightSuggestion,
+    RatedRenewal, RenewalFeatures, RenewalGroup, RenewalMapData, StoredChurnModel,
+    WeightSuggestion,
 };
 pub use journeys::{AccountJourney, Journey};
 pub use scorecard_preview::{BandMove, MovedAccount, ScorecardPreview};

@@ -24,12 +24,7 @@ pub struct SegmentationRun {
 
 impl Store {
     pub async fn segmentation_rules(&self) -> Result<SegmentationRules> {
-        let text: Option<String> = on_pool!(self, |pool| sqlx::query_scalar(
-            "SELECT value FROM settings WHERE key = $1"
-        )
-        .bind(RULES_KEY)
-        .fetch_optional(pool)
-        .await?);
+        let text = self.setting(RULES_KEY).await?;
         match text {
             None => Ok(SegmentationRules::default()),
             Some(t) => serde_json::from_str(&t)

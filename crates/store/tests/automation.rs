@@ -110,6 +110,23 @@ async fn facts(store: &Store, id: i64, band: &str, over: &[(&str, f64)]) {
     .unwrap();
 }
 
+/// An NPS answer given `days_ago`.
+async fn nps_answer(store: &Store, account: i64, score: i64, days_ago: i64) {
+    store
+        .create_survey_response(
+            Some(AccountId(account)),
+            SurveyResponseDraft {
+                survey: Some("nps".into()),
+                score: Some(score),
+                responded_at: Some(Utc::now() - Duration::days(days_ago)),
+                ..Default::default()
+            },
+            &ACTOR,
+        )
+        .await
+        .unwrap();
+}
+
 async fn fired(store: &Store) -> BTreeSet<(String, String)> {
     store
         .rule_firings(None, None, 500, 0)
@@ -212,18 +229,7 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
         .await
         .unwrap();
         // A promoter answer does not fire; a detractor's does.
-        store
-            .create_survey_response(
-                Some(AccountId(small_drop)),
-                SurveyResponseDraft {
-                    survey: Some("nps".into()),
-                    score: Some(10),
-                    ..Default::default()
-                },
-                &ACTOR,
-            )
-            .await
-            .unwrap();
+        nps_answer(&store, small_drop, 10, 0).await;
         facts(
             &store,
             full,
@@ -231,18 +237,7 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
             &[("seat_utilization", 0.95), ("nps_latest", 3.0)],
         )
         .await;
-        store
-            .create_survey_response(
-                Some(AccountId(full)),
-                SurveyResponseDraft {
-                    survey: Some("nps".into()),
-                    score: Some(3),
-                    ..Default::default()
-                },
-                &ACTOR,
-            )
-            .await
-            .unwrap();
+        nps_answer(&store, full, 3, 0).await;
         // An old answer arriving now (an import of last quarter's survey) is history, not news.
         facts(
             &store,
@@ -251,19 +246,7 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
             &[("days_to_renewal", 60.0), ("nps_latest", 2.0)],
         )
         .await;
-        store
-            .create_survey_response(
-                Some(AccountId(safe)),
-                SurveyResponseDraft {
-                    survey: Some("nps".into()),
-                    score: Some(2),
-                    responded_at: Some(Utc::now() - Duration::days(60)),
-                    ..Default::default()
-                },
-                &ACTOR,
-            )
-            .await
-            .unwrap();
+        nps_answer(&store, safe, 2, 60).await;
         let changes = store.run_change_rules(today, &ctx, 1000).await.unwrap();
         assert_eq!(changes.firings, 2, "{changes:?}");
         let all = fired(&store).await;

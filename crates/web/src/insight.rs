@@ -13,7 +13,7 @@ use kizuna_domain::insight::dashboard::{self, Figures, Period};
 use kizuna_domain::insight::definitions;
 use kizuna_domain::insight::drivers;
 use kizuna_domain::insight::model;
-use kizuna_domain::insight::renewals::{self, BandRates, RenewalOutcome};
+use kizuna_domain::insight::renewals::{self, RenewalOutcome};
 use kizuna_domain::insight::DEFAULT_LEAD_DAYS;
 use kizuna_domain::money::Currency;
 use maud::{html, Markup};
@@ -275,102 +275,16 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
     let i = ctx.i18n;
     let today = ctx.today;
     let (from, to) = (today - Days::new(90), today + Months::new(12));
-    let model = state.store.churn_model(None).await?;
-    let lead = model.as_ref().map_or(DEFAULT_LEAD_DAYS, |m| m.lead_days);
-    let history = state
+    let map = state
         .store
-        .renewal_features(
-            today - Days::new(365),
-            today,
-            lead,
-            &state.config.adoption,
-            false,
-            false,
-        )
+        .renewal_map(from, to, &state.config.adoption, LIST_ROWS, 0)
         .await?;
-    let bands = BandRates::from_history(
-        &history
-            .iter()
-            .filter_map(|h| {
-                h.band
-                    .map(|b| (b, h.renewal.outcome == RenewalOutcome::Churned))
-            })
-            .collect::<Vec<_>>(),
-    );
-    let rated = |r: kizuna_store::OpenRenewal, p: Option<f64>| {
-        let risk = renewals::risk(r.call, p, r.health_band, &bands).map(|x| x.0);
-        (r, p, risk)
-    };
-    // As the API does: with a model every renewal is rated; without one the forecast comes
-    // from counts per day, band and call, and only the listed rows are read.
-    let (total, forecast, rows) = match &model {
-        Some(m) => {
-            let open = state.store.open_renewals(from, to, None).await?;
-            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
-            let c = &m.model.coefficients;
-            let probs: HashMap<i64, f64> = state
-                .store
-                .current_indicators(Some(&ids))
-                .await?
-                .into_iter()
-                .map(|a| {
-                    (
-                        a.account_id,
-                        c.probability(&model::values_of(&a.indicators, &c.features)),
-                    )
-                })
-                .collect();
-            let rows: Vec<_> = open
-                .into_iter()
-                .map(|r| {
-                    let p = probs.get(&r.account_id).copied();
-                    rated(r, p)
-                })
-                .collect();
-            let forecast = renewals::forecast(
-                &rows
-                    .iter()
-                    .map(|(r, _, risk)| renewals::Open {
-                        month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
-                        renewals: 1,
-                        arr: r.arr,
-                        call: r.call,
-                        risk: *risk,
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            (
-                rows.len(),
-                forecast,
-                rows.into_iter().take(LIST_ROWS).collect::<Vec<_>>(),
-            )
-        }
-        None => {
-            let groups = state.store.open_renewal_groups(from, to).await?;
-            let forecast = renewals::forecast(
-                &groups
-                    .iter()
-                    .map(|g| renewals::Open {
-                        month: g.renewal_date.with_day(1).unwrap_or(g.renewal_date),
-                        renewals: g.renewals,
-                        arr: g.mrr * 12.0,
-                        call: g.call,
-                        risk: renewals::risk(g.call, None, g.health_band, &bands).map(|x| x.0),
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            let page = state
-                .store
-                .open_renewals(from, to, Some((LIST_ROWS as i64, 0)))
-                .await?;
-            let total = groups.iter().map(|g| g.renewals).sum();
-            (
-                total,
-                forecast,
-                page.into_iter().map(|r| rated(r, None)).collect(),
-            )
-        }
-    };
+    let (total, forecast) = (map.total, map.forecast);
+    let rows: Vec<_> = map
+        .page
+        .into_iter()
+        .map(|r| (r.renewal, r.churn_probability, r.risk.map(|x| x.0)))
+        .collect();
     let decided = state
         .store
         .decided_renewals(today - Days::new(365), today)

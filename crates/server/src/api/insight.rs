@@ -344,107 +344,39 @@ async fn renewal_map(
     // Overdue and undecided renewals of the last 90 days still need a decision: they are shown.
     let from = today - Days::new(90);
     let to = today + Months::new(months);
-    let model = s.store.churn_model(None).await?;
-    let lead_days = model.as_ref().map_or(DEFAULT_LEAD_DAYS, |m| m.lead_days);
-    let history = s
+    let map = s
         .store
-        .renewal_features(
-            today - Days::new(365),
-            today,
-            lead_days,
+        .renewal_map(
+            from,
+            to,
             &s.config.health.adoption,
-            false,
-            false,
+            limit,
+            q.offset.unwrap_or(0),
         )
         .await?;
-    let bands = BandRates::from_history(
-        &history
-            .iter()
-            .filter_map(|h| {
-                h.band
-                    .map(|b| (b, h.renewal.outcome == renewals::RenewalOutcome::Churned))
-            })
-            .collect::<Vec<_>>(),
-    );
-    let row = |r: OpenRenewal, p: Option<f64>| {
-        let risk = renewals::risk(r.call, p, r.health_band, &bands);
-        MapRenewal {
-            month: r.renewal_date.with_day(1).unwrap_or(r.renewal_date),
-            churn_probability: p,
-            risk: risk.map(|x| x.0),
-            risk_source: risk.map(|x| x.1),
-            renewal: r,
-        }
-    };
-    let offset = q.offset.unwrap_or(0);
-    let (total, forecast, listed) = match &model {
-        // The model rates each account: every renewal is read and rated.
-        Some(_) => {
-            let open = s.store.open_renewals(from, to, None).await?;
-            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
-            let (_, probs) = probabilities(&s, Some(&ids)).await?;
-            let rows: Vec<MapRenewal> = open
-                .into_iter()
-                .map(|r| {
-                    let p = probs.get(&r.account_id).map(|p| p.0);
-                    row(r, p)
-                })
-                .collect();
-            let forecast = renewals::forecast(
-                &rows
-                    .iter()
-                    .map(|r| renewals::Open {
-                        month: r.month,
-                        renewals: 1,
-                        arr: r.renewal.arr,
-                        call: r.renewal.call,
-                        risk: r.risk,
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            let total = rows.len();
-            (
-                total,
-                forecast,
-                rows.into_iter().skip(offset).take(limit).collect(),
-            )
-        }
-        // Without a model the risk depends on the call and the band only: the forecast is
-        // built from counts per day, band and call, and only the listed page is read.
-        None => {
-            let groups = s.store.open_renewal_groups(from, to).await?;
-            let forecast = renewals::forecast(
-                &groups
-                    .iter()
-                    .map(|g| renewals::Open {
-                        month: g.renewal_date.with_day(1).unwrap_or(g.renewal_date),
-                        renewals: g.renewals,
-                        arr: g.mrr * 12.0,
-                        call: g.call,
-                        risk: renewals::risk(g.call, None, g.health_band, &bands).map(|x| x.0),
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            let page = s
-                .store
-                .open_renewals(from, to, Some((limit as i64, offset as i64)))
-                .await?;
-            let total = groups.iter().map(|g| g.renewals).sum();
-            (
-                total,
-                forecast,
-                page.into_iter().map(|r| row(r, None)).collect(),
-            )
-        }
-    };
+    let listed = map
+        .page
+        .into_iter()
+        .map(|r| MapRenewal {
+            month: r
+                .renewal
+                .renewal_date
+                .with_day(1)
+                .unwrap_or(r.renewal.renewal_date),
+            churn_probability: r.churn_probability,
+            risk: r.risk.map(|x| x.0),
+            risk_source: r.risk.map(|x| x.1),
+            renewal: r.renewal,
+        })
+        .collect();
     Ok(Json(RenewalMap {
         from,
         to,
-        total,
+        total: map.total,
         renewals: listed,
-        forecast,
-        band_rates: bands,
-        model_id: model.map(|m| m.id),
+        forecast: map.forecast,
+        band_rates: map.band_rates,
+        model_id: map.model.map(|m| m.id),
         definitions: definitions(&["expected_arr"]),
     }))
 }

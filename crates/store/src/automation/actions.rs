@@ -361,11 +361,7 @@ impl Store {
                     if champions_only && !roles.split(',').any(|r| r.trim() == "champion") {
                         continue;
                     }
-                    let locale = serde_json::from_str::<serde_json::Value>(&traits)
-                        .ok()
-                        .and_then(|t| t.get("locale").and_then(|l| l.as_str()).map(str::to_string))
-                        .and_then(|l| l.get(..2).and_then(|p| p.parse().ok()))
-                        .unwrap_or(ctx.default_locale);
+                    let locale = contact_locale(&traits).unwrap_or(ctx.default_locale);
                     recipients.push((Some(id), None, name, email, locale));
                 }
             }
@@ -484,13 +480,28 @@ impl Store {
         Ok(())
     }
 
+    /// The template with this key; `None` when there is none (a database error is an error).
     pub(crate) async fn template_spec(&self, key: &str) -> Result<Option<EmailTemplateSpec>> {
-        Ok(self.template(key).await.ok().map(|t| t.spec))
+        missing_as_none(self.template(key).await).map(|t| t.map(|t| t.spec))
     }
 
     pub(crate) async fn playbook_spec(&self, key: &str) -> Result<Option<(i64, PlaybookSpec)>> {
-        Ok(self.playbook_by_key(key).await.ok().map(|p| (p.id, p.spec)))
+        missing_as_none(self.playbook_by_key(key).await).map(|p| p.map(|p| (p.id, p.spec)))
     }
+}
+
+fn missing_as_none<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(crate::StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A contact's language from its traits (`locale`: `ja`, `en-US` …), if it names one Kizuna writes.
+pub(crate) fn contact_locale(traits: &str) -> Option<Locale> {
+    let t: serde_json::Value = serde_json::from_str(traits).ok()?;
+    t.get("locale")?.as_str()?.get(..2)?.parse().ok()
 }
 
 pub(crate) fn template_vars(

@@ -413,11 +413,7 @@ impl Store {
                     continue;
                 }
             }
-            let locale = serde_json::from_str::<serde_json::Value>(&traits)
-                .ok()
-                .and_then(|t| t.get("locale").and_then(|l| l.as_str()).map(str::to_string))
-                .and_then(|l| l.get(..2).and_then(|p| p.parse().ok()))
-                .unwrap_or(ctx.default_locale);
+            let locale = super::actions::contact_locale(&traits).unwrap_or(ctx.default_locale);
             let Some(a) = self.account_info(account_id).await? else {
                 continue;
             };

@@ -444,17 +444,36 @@ impl Store {
     }
 
     pub async fn list_webhooks(&self) -> Result<Vec<StoredWebhook>> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, String, String, String, String, bool, DateTime<Utc>)> = on_pool!(
-            self,
-            |pool| {
-                sqlx::query_as(
-                "SELECT id, name, url, format, secret, enabled, created_at FROM webhooks ORDER BY name"
-            )
-            .fetch_all(pool)
+        self.webhooks_where("", None).await
+    }
+
+    pub(crate) async fn webhook_by_name(&self, name: &str) -> Result<Option<StoredWebhook>> {
+        Ok(self
+            .webhooks_where("WHERE name = $1", Some(name))
             .await?
-            }
+            .pop())
+    }
+
+    async fn webhook(&self, id: i64) -> Result<StoredWebhook> {
+        self.webhooks_where("WHERE id = CAST($1 AS BIGINT)", Some(&id.to_string()))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::not_found(format!("webhook {id}")))
+    }
+
+    async fn webhooks_where(&self, filter: &str, arg: Option<&str>) -> Result<Vec<StoredWebhook>> {
+        let sql = format!(
+            "SELECT id, name, url, format, secret, enabled, created_at FROM webhooks {filter} ORDER BY name"
         );
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, String, String, String, String, bool, DateTime<Utc>)> =
+            on_pool!(self, |pool| {
+                let mut q = sqlx::query_as(&sql);
+                if let Some(arg) = arg {
+                    q = q.bind(arg);
+                }
+                q.fetch_all(pool).await?
+            });
         Ok(rows
             .into_iter()
             .map(|r| StoredWebhook {
@@ -467,14 +486,6 @@ impl Store {
                 created_at: r.6,
             })
             .collect())
-    }
-
-    pub(crate) async fn webhook_by_name(&self, name: &str) -> Result<Option<StoredWebhook>> {
-        Ok(self
-            .list_webhooks()
-            .await?
-            .into_iter()
-            .find(|w| w.name == name))
     }
 
     pub async fn create_webhook(&self, d: WebhookDraft, actor: &Actor) -> Result<StoredWebhook> {
@@ -537,11 +548,7 @@ impl Store {
             field: "name".into(),
             message: format!("a webhook named `{name}` exists already"),
         })?;
-        self.list_webhooks()
-            .await?
-            .into_iter()
-            .find(|w| w.id == id)
-            .ok_or_else(|| StoreError::not_found(format!("webhook {id}")))
+        self.webhook(id).await
     }
 
     pub async fn delete_webhook(&self, id: i64, actor: &Actor) -> Result<()> {
@@ -571,12 +578,7 @@ impl Store {
 
     /// Queues a test delivery to a webhook.
     pub async fn test_webhook(&self, id: i64) -> Result<()> {
-        let w = self
-            .list_webhooks()
-            .await?
-            .into_iter()
-            .find(|w| w.id == id)
-            .ok_or_else(|| StoreError::not_found(format!("webhook {id}")))?;
+        let w = self.webhook(id).await?;
         let payload = if w.format == "slack" {
             serde_json::json!({"text": "Kizuna: test message"})
         } else {

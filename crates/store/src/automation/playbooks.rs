@@ -59,40 +59,55 @@ pub struct PlaybookRun {
     pub total_steps: usize,
 }
 
+/// Which playbooks a read returns.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    All,
+    Id(i64),
+    Key(&'a str),
+}
+
 type PlaybookRow = (i64, String, i64, DateTime<Utc>, DateTime<Utc>);
 
 impl Store {
     pub async fn list_playbooks(&self) -> Result<Vec<StoredPlaybook>> {
-        let rows: Vec<PlaybookRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-            "SELECT p.id, p.definition, (SELECT COUNT(*) FROM playbook_runs r WHERE r.playbook_id = p.id AND r.status = 'active'), \
-             p.created_at, p.updated_at FROM playbooks p ORDER BY p.id"
-        )
-        .fetch_all(pool)
-        .await?
-        });
-        rows.into_iter().map(stored).collect()
+        self.playbooks_where(Which::All).await
     }
 
     pub async fn playbook(&self, id: i64) -> Result<StoredPlaybook> {
-        self.list_playbooks()
+        self.playbooks_where(Which::Id(id))
             .await?
-            .into_iter()
-            .find(|p| p.id == id)
+            .pop()
             .ok_or_else(|| StoreError::not_found(format!("playbook {id}")))
     }
 
     pub async fn playbook_by_key(&self, key: &str) -> Result<StoredPlaybook> {
-        let row: Option<PlaybookRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
+        self.playbooks_where(Which::Key(key))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::not_found(format!("playbook `{key}`")))
+    }
+
+    async fn playbooks_where(&self, which: Which<'_>) -> Result<Vec<StoredPlaybook>> {
+        let filter = match which {
+            Which::All => "",
+            Which::Id(_) => "WHERE p.id = $1",
+            Which::Key(_) => "WHERE p.key = $1",
+        };
+        let sql = format!(
             "SELECT p.id, p.definition, (SELECT COUNT(*) FROM playbook_runs r WHERE r.playbook_id = p.id AND r.status = 'active'), \
-             p.created_at, p.updated_at FROM playbooks p WHERE p.key = $1"
-        )
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
+             p.created_at, p.updated_at FROM playbooks p {filter} ORDER BY p.id"
+        );
+        let rows: Vec<PlaybookRow> = on_pool!(self, |pool| {
+            let q = sqlx::query_as(&sql);
+            let q = match which {
+                Which::All => q,
+                Which::Id(id) => q.bind(id),
+                Which::Key(key) => q.bind(key),
+            };
+            q.fetch_all(pool).await?
         });
-        stored(row.ok_or_else(|| StoreError::not_found(format!("playbook `{key}`")))?)
+        rows.into_iter().map(stored).collect()
     }
 
     pub async fn create_playbook(
