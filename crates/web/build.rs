@@ -1,4 +1,4 @@
-//! Fetches the front-end libraries (htmx, Apache ECharts) from the npm registry, pinned by
+//! Fetches the front-end libraries (htmx, Apache ECharts) and the PDF font (Noto Sans JP) from the npm registry, pinned by
 //! `package-lock.json`, when they are not installed yet. The crate embeds their dist files; none
 //! of them is committed to the repository.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -10,6 +10,8 @@ use std::process::Command;
 const NEEDED: &[&str] = &[
     "node_modules/htmx.org/dist/htmx.min.js",
     "node_modules/echarts/dist/echarts.min.js",
+    "node_modules/@expo-google-fonts/noto-sans-jp/400Regular/NotoSansJP_400Regular.ttf",
+    "node_modules/@expo-google-fonts/noto-sans-jp/700Bold/NotoSansJP_700Bold.ttf",
 ];
 
 fn main() {

@@ -6,7 +6,7 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -143,6 +143,37 @@ describe("Kizuna web UI", () => {
     await admin.goto(`${BASE}${accountPath}`);
   });
 
+  test("champions are ranked on the Customer 360, and a business review is written, printed and downloaded as PDF", async () => {
+    await admin.goto(`${BASE}${accountPath}`);
+    assert.ok(await admin.isVisible("#champions"), "the champions card");
+    assert.match(await admin.textContent("#champions h2"), /チャンピオン/);
+    await Promise.all([admin.waitForURL(/\/reviews$/), admin.click("#reviews-link")]);
+    assert.match(await admin.textContent("h1"), /ビジネスレビュー/);
+    await admin.fill("#new-review textarea[name=goals]", "レポート機能を全社に展開する\n問い合わせを減らす");
+    await admin.fill("#new-review textarea[name=value_delivered]", "月次報告の作成時間を半減");
+    await admin.fill("#new-review textarea[name=next_steps]", "経営会議で成果を共有する");
+    await Promise.all([admin.waitForURL(/\/reviews\/\d+$/), admin.click("#new-review button[type=submit]")]);
+    const reviewPath = new URL(admin.url()).pathname;
+    await admin.waitForSelector("#review-usage canvas, article.review p");
+    const text = await admin.textContent("article.review");
+    assert.match(text, /目標/);
+    assert.match(text, /レポート機能を全社に展開する/);
+    assert.match(text, /サポート/);
+    await shot(admin, "review-ja");
+    // The PDF link downloads a PDF in the document's language.
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.click("a.button[download]")]);
+    assert.match(download.suggestedFilename(), /^review-\d+-\d+-ja\.pdf$/);
+    const pdf = await admin.request.get(`${BASE}${reviewPath}/pdf?lang=en`);
+    assert.equal(pdf.status(), 200);
+    assert.equal(pdf.headers()["content-type"], "application/pdf");
+    assert.ok((await pdf.body()).subarray(0, 5).toString() === "%PDF-");
+    // The same review in English, whatever the reader's language.
+    await admin.goto(`${BASE}${reviewPath}?lang=en`);
+    assert.match(await admin.textContent("article.review"), /Next steps/);
+    await shot(admin, "review-en");
+    await admin.goto(`${BASE}${accountPath}`);
+  });
+
   test("a logged touchpoint appears on the timeline", async () => {
     const subject = `ブラウザテストの電話 ${Date.now()}`;
     await admin.selectOption("#log select[name=kind]", "call");
@@ -201,6 +232,34 @@ describe("Kizuna web UI", () => {
     await Promise.all([admin.waitForURL(/\/settings\/segments$/), admin.click("#segments button:not([hx-post])")]);
     assert.match(await admin.textContent("#segments table.list"), /ハイタッチ赤/);
     await shot(admin, "settings-segments-ja");
+  });
+
+  test("an admin writes a new journey, changes it and deletes it in the settings", async () => {
+    await admin.goto(`${BASE}/settings/segments`);
+    await Promise.all([admin.waitForURL(/new_journey=1/), admin.click("#journeys a.button")]);
+    const spec = await admin.inputValue("#editor textarea[name=spec]");
+    assert.match(spec, /Enterprise onboarding/, "the editor starts from an example");
+    await Promise.all([admin.waitForURL(/\/settings\/segments/), admin.click("#editor button[type=submit]")]);
+    const journey = admin.locator("#journeys details", { hasText: "Enterprise onboarding" });
+    assert.equal(await journey.count(), 1, "the new journey is listed");
+    assert.match(await journey.textContent(), /breadth >= 0.3/);
+    await shot(admin, "settings-journeys-ja");
+    // A bad milestone stage is refused with the field named; the journey stays as it was.
+    await Promise.all([admin.waitForURL(/edit_journey=\d+/), journey.locator("a.small").click()]);
+    const edited = (await admin.inputValue("#editor textarea[name=spec]")).replace("Enterprise onboarding", "大口顧客オンボーディング");
+    await admin.fill("#editor textarea[name=spec]", edited);
+    await Promise.all([admin.waitForURL(/\/settings\/segments/), admin.click("#editor button[type=submit]")]);
+    const renamed = admin.locator("#journeys details", { hasText: "大口顧客オンボーディング" });
+    assert.equal(await renamed.count(), 1, "the change is saved");
+    await Promise.all([admin.waitForURL(/edit_journey=\d+/), renamed.locator("a.small").click()]);
+    await admin.fill("#editor textarea[name=spec]", edited.replace('"adoption"', '"nowhere"'));
+    const refused = await Promise.all([admin.waitForNavigation(), admin.click("#editor button[type=submit]")]);
+    assert.equal(refused[0].status(), 422);
+    assert.match(await admin.textContent("main"), /nowhere|stage/);
+    await admin.goto(`${BASE}/settings/segments`);
+    await Promise.all([admin.waitForURL(/edit_journey=\d+/), admin.locator("#journeys details", { hasText: "大口顧客オンボーディング" }).locator("a.small").click()]);
+    await Promise.all([admin.waitForURL(/\/settings\/segments/), admin.click("form:has(button.danger) button.danger")]);
+    assert.equal(await admin.locator("#journeys details", { hasText: "大口顧客オンボーディング" }).count(), 0, "deleted");
   });
 
   test("the task cockpit lists what the rules raised, and a task closes with an outcome", async () => {
@@ -314,6 +373,91 @@ describe("Kizuna web UI", () => {
     await shot(admin, "insight-prediction-ja");
   });
 
+  test("the team page: every tab in Japanese, an assessment recorded, the radar and heat map redrawn", async () => {
+    await admin.goto(`${BASE}/team`);
+    assert.equal(await admin.textContent(".mainnav a.current"), "チーム");
+    assert.match(await admin.textContent("h1"), /チーム/);
+    await admin.waitForSelector("#team-workload-chart canvas");
+    assert.match(await admin.textContent("#workload-table thead"), /期限切れタスク/);
+    assert.match(await admin.textContent("#workload-table tbody"), /¥[0-9]{1,3}(,[0-9]{3})*/);
+    await shot(admin, "team-workload-ja");
+
+    await admin.click("nav.tabs a[href='/team/competency']");
+    await admin.waitForSelector("#team-heatmap canvas");
+    await admin.waitForSelector("#team-radar canvas");
+    const skill = await admin.getAttribute("#assess-form select[name=skill_id] option:nth-child(2)", "value");
+    const skillName = (await admin.textContent("#assess-form select[name=skill_id] option:nth-child(2)")).trim();
+    await admin.selectOption("#assess-form select[name=skill_id]", skill);
+    await admin.selectOption("#assess-form select[name=level]", "4");
+    await admin.fill("#assess-form input[name=note]", "ブラウザテストの評価");
+    await Promise.all([admin.waitForNavigation(), admin.click("#assess-form button[type=submit]")]);
+    assert.match(await admin.textContent("#history tbody tr:first-child"), /ブラウザテストの評価/);
+    const row = admin.locator("#standings tbody tr", { hasText: skillName });
+    assert.match(await row.textContent(), /4 · 指導/);
+    await admin.waitForSelector("#team-radar canvas");
+    // The heat map's data now holds the new level for that member and skill.
+    const heat = JSON.parse(await admin.textContent("#team-heatmap-data"));
+    const radar = JSON.parse(await admin.textContent("#team-radar-data"));
+    const col = heat.skills.indexOf(skillName);
+    assert.ok(col >= 0, "the skill is a column of the heat map");
+    assert.equal(radar.current[col], 4);
+    assert.ok(heat.cells.some((c) => c[0] === col && c[2] === 4));
+    await admin.evaluate(() => window.scrollTo(0, 0));
+    await shot(admin, "team-competency-ja");
+
+    await admin.click("nav.tabs a[href='/team/ladder']");
+    assert.match(await admin.textContent("#ladder-members thead"), /準備度/);
+    assert.match(await admin.textContent("#ladder-levels thead"), /シニアCSM/);
+    await shot(admin, "team-ladder-ja");
+
+    await admin.click("nav.tabs a[href='/team/incentives']");
+    await admin.waitForSelector("#payout-table");
+    assert.match(await admin.textContent("#formula"), /NPSがゲート以上/);
+    assert.ok((await admin.locator("#payout-table tbody tr").count()) > 0, "one row per CSM");
+    await shot(admin, "team-incentives-ja");
+  });
+
+  test("a report is built in Japanese, drawn as a table and a chart, saved, shared and downloaded as CSV", async () => {
+    await admin.goto(`${BASE}/reports`);
+    assert.equal(await admin.textContent(".mainnav a.current"), "レポート");
+    assert.match(await admin.textContent("main"), /今後90日の更新/);
+    await shot(admin, "reports-list-ja");
+    await Promise.all([admin.waitForURL(/\/reports\/new/), admin.click("main a[href='/reports/new']")]);
+    // Live accounts by segment and health band: ARR summed, accounts counted, drawn as bars.
+    await admin.locator("select[name=f_field]").first().selectOption("lifecycle_stage");
+    await admin.locator("select[name=f_op]").first().selectOption("ne");
+    await admin.locator("input[name=f_value]").first().fill("churned");
+    await admin.selectOption("select[name=g1]", "segment");
+    await admin.selectOption("select[name=g2]", "health_band");
+    await admin.check("input[name=agg][value='sum:arr']");
+    await admin.check("input[name=agg][value=count]");
+    await admin.selectOption("select[name=chart]", "bar");
+    await Promise.all([admin.waitForURL(/g1=segment/), admin.click("#run-report")]);
+    await admin.waitForSelector("#report-chart canvas");
+    const head = await admin.textContent("#report-table thead");
+    assert.match(head, /セグメント/);
+    assert.match(head, /ARRの合計/);
+    const rows = await admin.textContent("#report-table tbody");
+    assert.match(rows, /エンタープライズ/);
+    assert.match(rows, /¥[0-9]{1,3}(,[0-9]{3})+/);
+    await shot(admin, "reports-builder-ja");
+    // Saved and shared, it opens at its own address with the same result.
+    await admin.fill("#save-report input[name=name]", "セグメント別ARR（ブラウザテスト）");
+    await admin.check("#save-report input[name=shared]");
+    await Promise.all([admin.waitForURL(/\/reports\/\d+$/), admin.click("#save-report button[type=submit]")]);
+    assert.match(await admin.textContent("h1"), /セグメント別ARR（ブラウザテスト）/);
+    await admin.waitForSelector("#report-chart canvas");
+    assert.equal(await admin.textContent("#report-table tbody"), rows);
+    // The CSV download: a byte-order mark, then the Japanese header.
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.click("#report-csv")]);
+    const csv = readFileSync(await download.path());
+    assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    assert.match(csv.toString("utf8"), /^\ufeffセグメント,ヘルス帯,件数,ARRの合計,通貨\r\n/);
+    assert.ok(csv.toString("utf8").split("\r\n").length > 3, "a row per group");
+    await admin.goto(`${BASE}/reports`);
+    assert.match(await admin.textContent("main"), /セグメント別ARR（ブラウザテスト）/);
+  });
+
   test("switching the language to English changes every label and format", async () => {
     await admin.goto(`${BASE}/`);
     await useLanguage(admin, "en");
@@ -347,6 +491,28 @@ describe("Kizuna web UI", () => {
       await admin.goto(`${BASE}/automation${tab}`);
       await shot(admin, `automation${tab.replace("/", "-") || "-rules"}-en`);
     }
+    await admin.goto(`${BASE}/team`);
+    assert.equal(await admin.textContent(".mainnav a.current"), "Team");
+    await admin.waitForSelector("#team-workload-chart canvas");
+    assert.match(await admin.textContent("#workload-table thead"), /Overdue tasks/);
+    await shot(admin, "team-workload-en");
+    await admin.goto(`${BASE}/team/competency`);
+    await admin.waitForSelector("#team-heatmap canvas");
+    await admin.waitForSelector("#team-radar canvas");
+    await shot(admin, "team-competency-en");
+    await admin.goto(`${BASE}/team/ladder`);
+    assert.match(await admin.textContent("#ladder-levels thead"), /Senior CSM/);
+    await shot(admin, "team-ladder-en");
+    await admin.goto(`${BASE}/team/incentives`);
+    assert.match(await admin.textContent("#formula"), /at or above the gate/);
+    await shot(admin, "team-incentives-en");
+    await admin.goto(`${BASE}/reports/new?subject=touchpoints&g1=occurred_on&g1_bucket=month&g2=kind&agg=count&chart=line`);
+    await admin.waitForSelector("#report-chart canvas");
+    assert.match(await admin.textContent("#report-table thead"), /Date \(month\)/);
+    await shot(admin, "reports-builder-en");
+    await admin.goto(`${BASE}/reports`);
+    assert.equal(await admin.textContent(".mainnav a.current"), "Reports");
+    await shot(admin, "reports-list-en");
     await admin.goto(`${BASE}/no-such-page`);
     assert.match(await admin.textContent("h1"), /Page not found/);
     await shot(admin, "not-found-en");

@@ -68,6 +68,7 @@ pub fn quiet_health() -> kizuna_server::config::HealthConfig {
 /// background (no health recompute, no scheduler) to compete with the requests being timed.
 pub struct QuietServer {
     pub addr: std::net::SocketAddr,
+    pub state: kizuna_server::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -82,11 +83,17 @@ impl QuietServer {
         config.automation.scheduler = false;
         let app = kizuna_server::Application::with_store(config, store.clone()).await?;
         let addr = app.local_addr();
+        let state = app.state();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        Ok(QuietServer { addr, stop, server })
+        Ok(QuietServer {
+            addr,
+            state,
+            stop,
+            server,
+        })
     }
 
     /// Stops serving once the requests in flight are answered.

@@ -144,6 +144,9 @@ pub async fn run(
         .run_daily_rules(today, &kizuna_store::AutomationContext::default())
         .await?;
     let cadence = store.run_cadence(today).await?;
+    // The team pages read the whole book's figures the scheduler computes ahead every five
+    // minutes (`insight.precompute`).
+    store.precompute_team(today).await?;
     let tasks = rules.effects.tasks_created + cadence.tasks_created;
 
     let server = crate::QuietServer::start(&store).await?;
@@ -151,6 +154,20 @@ pub async fn run(
     let client = reqwest::Client::new();
 
     let detail = biggest.items.first().map(|a| a.id.0).unwrap_or(1);
+    // A business review of the biggest account over the last quarter.
+    let review = store
+        .create_review(
+            kizuna_domain::ids::AccountId(detail),
+            kizuna_domain::review::ReviewDraft {
+                period_from: Some(today - chrono::Duration::days(91)),
+                period_to: Some(today),
+                title: Some("Bench QBR".into()),
+                goals: Some("Roll out reporting\nCut tickets".into()),
+                ..Default::default()
+            },
+            &actor,
+        )
+        .await?;
     let pages: Vec<(&str, String, &str)> = vec![
         ("portfolio_admin", "/".into(), &admin_cookie),
         ("portfolio_csm", "/".into(), &csm_cookie),
@@ -213,6 +230,37 @@ pub async fn run(
         ),
         ("automation_jobs", "/automation/jobs".into(), &admin_cookie),
         ("automation_nps", "/automation/nps".into(), &admin_cookie),
+        (
+            "settings_segments_journeys",
+            "/settings/segments".into(),
+            &admin_cookie,
+        ),
+        (
+            "reviews_list",
+            format!("/accounts/{detail}/reviews"),
+            &admin_cookie,
+        ),
+        (
+            "review",
+            format!("/accounts/{detail}/reviews/{}", review.id),
+            &admin_cookie,
+        ),
+        ("team_workload", "/team".into(), &admin_cookie),
+        ("team_competency", "/team/competency".into(), &admin_cookie),
+        ("team_ladder", "/team/ladder".into(), &admin_cookie),
+        ("team_incentives", "/team/incentives".into(), &admin_cookie),
+        ("reports_list", "/reports".into(), &admin_cookie),
+        (
+            "report_grouped",
+            "/reports/new?subject=accounts&g1=segment&g2=health_band&agg=count&agg=sum:arr&chart=bar"
+                .into(),
+            &admin_cookie,
+        ),
+        (
+            "report_rows",
+            "/reports/new?subject=contacts".into(),
+            &admin_cookie,
+        ),
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); pages.len()];
     for round_no in 0..rounds + 3 {

@@ -127,6 +127,7 @@ pub async fn load(
 
     let csm_ids = create_team(store, options.seed).await?;
     summary.csms = csm_ids.len();
+    assess_team(store, &csm_ids, options.seed, today).await?;
 
     let plans: Vec<AccountPlan> = (0..options.accounts)
         .map(|i| plan::plan_account(options.seed, i, csm_ids.len(), today, options.days))
@@ -256,6 +257,73 @@ async fn create_team(store: &Store, seed: u64) -> Result<Vec<i64>, DemoError> {
         ids.push(store.create_user(user, None, &ACTOR).await?.id.0);
     }
     Ok(ids)
+}
+
+/// The team on the career ladder (the manager at the top, the CSMs spread over the other
+/// steps), an assessment of most skills near what each one's step expects, and an incentive plan
+/// for the last whole quarter.
+async fn assess_team(
+    store: &Store,
+    ids: &[i64],
+    seed: u64,
+    today: NaiveDate,
+) -> Result<(), DemoError> {
+    use kizuna_domain::team::incentive::{previous_period, quarter_of, PlanDraft};
+    use kizuna_store::AssessmentDraft;
+    store.ensure_team_framework().await?;
+    let ladder = store.list_career_levels().await?;
+    let skills = store.list_skills().await?;
+    if ladder.is_empty() {
+        return Ok(());
+    }
+    let mut rng = rng_for(seed, usize::MAX, 11);
+    for (n, id) in ids.iter().enumerate() {
+        let step = if n == 0 {
+            ladder.len() - 1
+        } else {
+            rng.gen_range(0..ladder.len().saturating_sub(1).max(1))
+        };
+        let level = &ladder[step];
+        store.set_member_career(*id, Some(level.id), &ACTOR).await?;
+        for s in &skills {
+            if rng.gen_bool(0.1) {
+                continue;
+            }
+            let expected = i64::from(level.expectations.get(&s.key).copied().unwrap_or(1));
+            let assessed = (expected + rng.gen_range(-1..=1)).clamp(1, 4);
+            store
+                .record_assessment(
+                    AssessmentDraft {
+                        user_id: Some(*id),
+                        skill_id: Some(s.id),
+                        level: Some(assessed),
+                        assessed_on: Some(today - Duration::days(rng.gen_range(7..180))),
+                        ..Default::default()
+                    },
+                    today,
+                    &ACTOR,
+                )
+                .await?;
+        }
+    }
+    let q = previous_period(quarter_of(today));
+    store
+        .create_incentive_plan(
+            PlanDraft {
+                name: Some(format!("{} Q{}", q.from.year(), q.from.month0() / 3 + 1)),
+                period_from: Some(q.from),
+                period_to: Some(q.to),
+                target_bonus: Some(600_000.0),
+                nps_gate: Some(30.0),
+                nps_fall_multiplier: Some(0.8),
+                nnmrr_target: Some(300_000.0),
+                nps_target: Some(40.0),
+                ..Default::default()
+            },
+            &ACTOR,
+        )
+        .await?;
+    Ok(())
 }
 
 fn account_row(p: &AccountPlan, csms: &[i64]) -> Result<NewAccount, ValidationError> {

@@ -99,6 +99,9 @@ pub enum Trigger {
     Renewal { days: i64 },
     /// When an NPS answer arrives.
     NpsResponse,
+    /// When one of the account's champions goes quiet or leaves (found by the daily champion
+    /// pass).
+    ChampionChange,
 }
 
 impl Trigger {
@@ -110,6 +113,7 @@ impl Trigger {
             Trigger::Event { .. } => "event",
             Trigger::Renewal { .. } => "renewal",
             Trigger::NpsResponse => "nps_response",
+            Trigger::ChampionChange => "champion_change",
         }
     }
 
@@ -321,9 +325,10 @@ impl Rule {
         match &self.spec.trigger {
             Trigger::Daily | Trigger::Event { .. } => today.to_string(),
             Trigger::Renewal { .. } => format!("renewal:{detail}"),
-            Trigger::HealthChange | Trigger::LifecycleChange | Trigger::NpsResponse => {
-                detail.to_string()
-            }
+            Trigger::HealthChange
+            | Trigger::LifecycleChange
+            | Trigger::NpsResponse
+            | Trigger::ChampionChange => detail.to_string(),
         }
     }
 }
@@ -389,17 +394,17 @@ pub fn default_rules() -> Vec<RuleSpec> {
             )],
         },
         RuleSpec {
-            key: "champion_inactive".into(),
-            name: "Champion inactive for 30 days".into(),
+            key: "champion_quiet_or_left".into(),
+            name: "A champion went quiet or left".into(),
             enabled: true,
-            trigger: Trigger::Daily,
-            condition: "champion_active == 0.0".into(),
+            trigger: Trigger::ChampionChange,
+            condition: "true".into(),
             actions: vec![
                 task(
                     Risk,
                     High,
-                    "The champion has not used the product for 30 days",
-                    "チャンピオンが30日間利用していない",
+                    "A champion has not used the product for 30 days, or left",
+                    "チャンピオンが30日間利用していない、または退職した",
                     Reason::Relationship,
                     5,
                 ),

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod automation;
+pub mod champion;
 pub mod condition;
 pub mod contact;
 pub mod email;
@@ -21,11 +22,13 @@ pub mod metric;
 pub mod money;
 pub mod page;
 pub mod revenue;
+pub mod review;
 pub mod scorecard;
 pub mod segment;
 pub mod segmentation;
 pub mod subscription;
 pub mod survey;
+pub mod team;
 pub mod template;
 pub mod text;
 pub mod ticket;

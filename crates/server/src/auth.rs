@@ -56,9 +56,17 @@ fn needed_scope(method: &Method, path: &str) -> TokenScope {
     ];
     // Starting a playbook is a CSM's action; changing playbooks is an admin's.
     let playbook_admin = path.starts_with("/api/v1/playbooks") && !path.ends_with("/start");
-    let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    // The team's framework, ladder and incentive plans are an admin's; an assessment is a
+    // write token's.
+    let team_admin =
+        path.starts_with("/api/v1/team/") && !path.starts_with("/api/v1/team/assessments");
+    // Running or exporting a report reads; a definition travels in the body of a POST.
+    let read_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (*method == Method::POST
+            && matches!(path, "/api/v1/reports/run" | "/api/v1/reports/export"));
     if ADMIN_AREAS.iter().any(|p| path.starts_with(p))
-        || ((ADMIN_WRITES.iter().any(|p| path.starts_with(p)) || playbook_admin) && !read_only)
+        || ((ADMIN_WRITES.iter().any(|p| path.starts_with(p)) || playbook_admin || team_admin)
+            && !read_only)
         || ((path.starts_with("/api/v1/insight/settings")
             || (path.starts_with("/api/v1/insight/weight-suggestions/")
                 && path.ends_with("/accept")))
@@ -138,6 +146,14 @@ mod tests {
         check(Method::GET, "/api/v1/tokens", TokenScope::Admin);
         check(Method::POST, "/api/v1/users", TokenScope::Admin);
         check(Method::GET, "/api/v1/features", TokenScope::Read);
+        check(Method::GET, "/api/v1/team/incentives", TokenScope::Read);
+        check(Method::POST, "/api/v1/team/skills", TokenScope::Admin);
+        check(
+            Method::PUT,
+            "/api/v1/team/incentive-plans/1/targets/2",
+            TokenScope::Admin,
+        );
+        check(Method::POST, "/api/v1/team/assessments", TokenScope::Write);
         check(Method::PATCH, "/api/v1/features/3", TokenScope::Admin);
         check(Method::GET, "/api/v1/insight/settings", TokenScope::Read);
         check(Method::PUT, "/api/v1/insight/settings", TokenScope::Admin);
@@ -156,6 +172,10 @@ mod tests {
             "/api/v1/insight/churn-model/train",
             TokenScope::Write,
         );
+        check(Method::POST, "/api/v1/reports/run", TokenScope::Read);
+        check(Method::POST, "/api/v1/reports/export", TokenScope::Read);
+        check(Method::POST, "/api/v1/reports", TokenScope::Write);
+        check(Method::DELETE, "/api/v1/reports/3", TokenScope::Write);
     }
 
     #[test]

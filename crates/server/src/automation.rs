@@ -33,6 +33,8 @@ const JOBS: &[(&str, Every, i64)] = &[
     ("rules.changes", Every::Seconds(10), 300),
     ("playbooks.advance", Every::Seconds(60), 600),
     ("engagement.cadence", Every::Day, 1800),
+    ("champions.daily", Every::Day, 1800),
+    ("insight.precompute", Every::Seconds(300), 600),
     ("email.send", Every::Seconds(5), 300),
     ("webhooks.send", Every::Seconds(5), 300),
 ];
@@ -200,6 +202,14 @@ pub async fn run_job(state: &AppState, name: &str) -> Result<String, String> {
                 c.tasks_created, c.tasks_already_open
             ))
         }
+        "champions.daily" => {
+            let p = store.run_champion_pass(today).await.map_err(e)?;
+            Ok(format!(
+                "{} accounts: {} champions ({} quiet, {} left), {} went quiet or left since the last pass",
+                p.accounts, p.champions, p.quiet, p.left, p.changes
+            ))
+        }
+        "insight.precompute" => crate::api::insight::precompute(state).await,
         "email.send" => send_emails(store, &state.config.automation.smtp).await,
         "webhooks.send" => send_webhooks(store).await,
         other => Err(format!("no job named `{other}`")),

@@ -162,6 +162,11 @@ impl Application {
         })
     }
 
+    /// The state the handlers share (for benchmarks that run a job's work directly).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

@@ -605,6 +605,10 @@ impl Store {
                         .await?;
                 }
             }
+            // A renewal map computed ahead no longer says what the CSM called.
+            sqlx::query("DELETE FROM precomputed WHERE key LIKE 'renewals|%'")
+                .execute(&mut *tx)
+                .await?;
             audit!(
                 tx,
                 actor,
@@ -916,18 +920,23 @@ impl Store {
     // ---------------------------------------------------------------- team
 
     /// Each owner's live accounts (and the unowned ones, owner `None`): ARR, red accounts and
-    /// their ARR, renewals in the 90 days from `today`, touchpoints and minutes in the 30 days
-    /// before it. Owners with no live account are listed with zeros.
+    /// their ARR, renewals in the 90 days from `today`, open tasks and those due before `today`,
+    /// touchpoints and minutes in the 30 days before it. Owners with no live account are listed with zeros.
     pub async fn team_workload(&self, today: NaiveDate) -> Result<Vec<Workload>> {
         type BookRow = (Option<i64>, i64, f64, i64, f64, i64);
         let from_ts = start_of(today - Days::new(30));
         let to_ts = start_of(today + Days::new(1));
         type TouchRow = (Option<i64>, i64, i64);
         type UserRow = (i64, String, String);
-        let (books, touches, users): (Vec<BookRow>, Vec<TouchRow>, Vec<UserRow>) = on_pool!(
-            self,
-            |pool| {
-                let books = sqlx::query_as::<_, BookRow>(
+        type TaskRow = (Option<i64>, i64, Option<i64>);
+        #[allow(clippy::type_complexity)]
+        let (books, touches, users, tasks): (
+            Vec<BookRow>,
+            Vec<TouchRow>,
+            Vec<UserRow>,
+            Vec<TaskRow>,
+        ) = on_pool!(self, |pool| {
+            let books = sqlx::query_as::<_, BookRow>(
                     "SELECT owner_id, COUNT(*), CAST(COALESCE(SUM(mrr), 0) AS DOUBLE PRECISION) * 12, \
                      CAST(SUM(CASE WHEN health_band = 'red' THEN 1 ELSE 0 END) AS BIGINT), \
                      CAST(COALESCE(SUM(CASE WHEN health_band = 'red' THEN mrr ELSE 0 END), 0) AS DOUBLE PRECISION) * 12, \
@@ -937,7 +946,7 @@ impl Store {
                 .bind(today)
                 .bind(today + Days::new(90))
                 .fetch_all(pool);
-                let touches = sqlx::query_as::<_, TouchRow>(
+            let touches = sqlx::query_as::<_, TouchRow>(
                     "SELECT a.owner_id, COUNT(*), CAST(COALESCE(SUM(t.duration_minutes), 0) AS BIGINT) \
                      FROM touchpoints t JOIN accounts a ON a.id = t.account_id \
                      WHERE t.occurred_at >= $1 AND t.occurred_at < $2 AND a.deleted_at IS NULL GROUP BY a.owner_id",
@@ -945,13 +954,21 @@ impl Store {
                 .bind(from_ts)
                 .bind(to_ts)
                 .fetch_all(pool);
-                let users = sqlx::query_as::<_, UserRow>(
-                    "SELECT id, name, role FROM users WHERE active ORDER BY name, id",
+            let users = sqlx::query_as::<_, UserRow>(
+                "SELECT id, name, role FROM users WHERE active ORDER BY name, id",
+            )
+            .fetch_all(pool);
+            // A task without an assignee counts for the account's owner.
+            let tasks = sqlx::query_as::<_, TaskRow>(
+                    "SELECT COALESCE(t.owner_id, a.owner_id), COUNT(*), \
+                     CAST(SUM(CASE WHEN t.due_on < $1 THEN 1 ELSE 0 END) AS BIGINT) \
+                     FROM tasks t JOIN accounts a ON a.id = t.account_id \
+                     WHERE t.status <> 'closed' AND a.deleted_at IS NULL GROUP BY COALESCE(t.owner_id, a.owner_id)",
                 )
+                .bind(today)
                 .fetch_all(pool);
-                futures::try_join!(books, touches, users)?
-            }
-        );
+            futures::try_join!(books, touches, users, tasks)?
+        });
         let mut out: BTreeMap<Option<i64>, Workload> = BTreeMap::new();
         // Every CSM and manager has a book, empty or not.
         for (id, name, role) in &users {
@@ -983,6 +1000,14 @@ impl Store {
             if let Some(b) = out.get_mut(&owner) {
                 b.touchpoints_30d = n;
                 b.minutes_30d = minutes;
+            }
+        }
+        for (owner, open, overdue) in tasks {
+            // Only books listed above: an assignee who is neither a CSM, a manager nor an
+            // account owner has no book.
+            if let Some(b) = out.get_mut(&owner) {
+                b.open_tasks = open;
+                b.overdue_tasks = overdue.unwrap_or(0);
             }
         }
         Ok(with_shares(out.into_values().collect()))
@@ -1342,5 +1367,40 @@ impl Store {
             band_rates,
             model,
         })
+    }
+}
+
+impl Store {
+    /// Keeps a result computed ahead (the default dashboard, the default renewal map) under a
+    /// key, replacing the previous one.
+    pub async fn put_precomputed(&self, key: &str, body: &str) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO precomputed (key, computed_at, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET computed_at = excluded.computed_at, body = excluded.body"
+        )
+        .bind(key)
+        .bind(now())
+        .bind(body)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The result kept under a key, if it was computed after `newer_than`.
+    pub async fn precomputed(
+        &self,
+        key: &str,
+        newer_than: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT body FROM precomputed WHERE key = $1 AND computed_at > $2"
+        )
+        .bind(key)
+        .bind(newer_than)
+        .fetch_optional(pool)
+        .await?))
     }
 }

@@ -14,6 +14,7 @@ mod macros;
 mod accounts;
 mod audit;
 pub mod automation;
+mod champions;
 mod contacts;
 mod error;
 mod features;
@@ -23,6 +24,8 @@ mod insight;
 mod journeys;
 mod metrics;
 mod records;
+mod reports;
+mod reviews;
 mod rows;
 mod scorecard_preview;
 mod segment;
@@ -30,6 +33,7 @@ mod segmentation;
 mod segments;
 mod sql;
 mod subscriptions;
+mod team;
 pub mod testing;
 mod tokens;
 mod usage;
@@ -46,6 +50,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountDetail, AccountFilter, LifecycleTransition};
 pub use audit::{Actor, AuditEntry};
 pub use automation::AutomationContext;
+pub use champions::ChampionPass;
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
@@ -55,9 +60,16 @@ pub use insight::{
     WeightSuggestion,
 };
 pub use journeys::{AccountJourney, Journey};
+pub use reports::{
+    ReportInput, ReportReader, SavedReport, EXPORT_CAP, EXPORT_PAGE, GROUP_CAP, MAX_PAGE,
+};
 pub use scorecard_preview::{BandMove, MovedAccount, ScorecardPreview};
 pub use segmentation::SegmentationRun;
 pub use segments::{Segment, SegmentDraft, SegmentMatch};
+pub use team::{
+    Assessment, AssessmentDraft, AssessmentFilter, CareerLevel, CompetencyMatrix, CsmPayout,
+    IncentivePlan, IncentiveReport, IncentiveTarget, MemberStanding, Skill,
+};
 pub use tokens::IssuedToken;
 pub use usage::{IngestOutcome, UsageQuery};
 pub use users::UserWithHash;

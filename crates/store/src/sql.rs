@@ -8,6 +8,7 @@ use crate::Backend;
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     I64(i64),
+    F64(f64),
     Text(String),
     Date(NaiveDate),
 }
@@ -49,6 +50,7 @@ macro_rules! bind_args {
         for a in $args {
             q = match a {
                 $crate::sql::Arg::I64(v) => q.bind(*v),
+                $crate::sql::Arg::F64(v) => q.bind(*v),
                 $crate::sql::Arg::Text(v) => q.bind(v.clone()),
                 $crate::sql::Arg::Date(v) => q.bind(*v),
             };

@@ -95,6 +95,18 @@ impl Store {
         })
     }
 
+    /// The user who created a token, if a person did (tokens made by `kizuna token create` have
+    /// none).
+    pub async fn token_creator(&self, id: i64) -> Result<Option<i64>> {
+        let row: Option<Option<i64>> = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT created_by FROM api_tokens WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.flatten())
+    }
+
     pub async fn token(&self, id: TokenId) -> Result<ApiToken> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
         let row: Option<TokenRow> = on_pool!(self, |pool| sqlx::query_as(&sql)

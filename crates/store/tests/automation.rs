@@ -174,14 +174,13 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
 
         let run = store.run_daily_rules(today, &ctx).await.unwrap();
         assert_eq!(
-            run.rules, 5,
-            "five of the defaults are daily or renewal rules"
+            run.rules, 4,
+            "four of the defaults are daily or renewal rules"
         );
         assert_eq!(
             fired(&store).await,
             pairs(&[
                 ("usage_drop", "usage-drop"),
-                ("champion_inactive", "champion-quiet"),
                 ("seats_nearly_full", "seats-full"),
                 ("renewal_at_risk", "renewal-risk"),
                 ("renewal_playbook", "renewal-risk"),
@@ -189,17 +188,18 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
                 ("renewal_playbook", "renewal-far"),
             ])
         );
-        assert_eq!(run.firings, 7);
+        assert_eq!(run.firings, 6);
         assert_eq!(
-            run.effects.tasks_created, 4,
+            run.effects.tasks_created, 3,
             "one each (playbook steps run when advanced)"
         );
-        // The champion rule and the renewal rule started their playbooks; steps run when advanced.
-        assert_eq!(run.effects.playbooks_started, 4);
+        // The renewal rule started its playbooks; steps run when advanced. (The champion rule is
+        // a change rule: `tests/champions.rs`.)
+        assert_eq!(run.effects.playbooks_started, 3);
 
         // Running again changes nothing: each occurrence fires once.
         let again = store.run_daily_rules(today, &ctx).await.unwrap();
-        assert_eq!((again.matches, again.firings), (7, 0));
+        assert_eq!((again.matches, again.firings), (6, 0));
 
         // The task carries its reason and the values that matched.
         let tasks = store
@@ -334,13 +334,13 @@ async fn default_rules_fire_on_their_data_and_not_otherwise() {
             .unwrap();
         // Daily rules fire again on a new day; renewal rules fire again only because the test's
         // facts keep the renewal 60 days away (a new renewal date), and their playbooks run already.
-        assert_eq!(tomorrow.firings, 7);
-        assert_eq!(tomorrow.effects.playbooks_already_running, 4);
+        assert_eq!(tomorrow.firings, 6);
+        assert_eq!(tomorrow.effects.playbooks_already_running, 3);
         assert_eq!(
             tomorrow.effects.tasks_created, 1,
             "only the closed one comes back"
         );
-        assert_eq!(tomorrow.effects.tasks_already_open, 3);
+        assert_eq!(tomorrow.effects.tasks_already_open, 2);
     })
     .await;
 }
@@ -713,6 +713,116 @@ async fn stage_changes_start_playbooks_and_usage_events_trigger_rules() {
         assert_eq!(store.account(AccountId(b)).await.unwrap().coverage_tier.as_str(), "tech_touch");
         // The same day's event does not fire twice.
         assert_eq!(store.run_change_rules(today, &ctx, 100).await.unwrap().firings, 0);
+    })
+    .await;
+}
+
+/// Usage by one person of an account, `days_ago`.
+async fn used(store: &Store, account_ext: &str, user: &str, n: usize, days_ago: i64) {
+    let at = Utc::now() - Duration::days(days_ago);
+    let events: Vec<kizuna_domain::usage::NewUsageEvent> = (0..n)
+        .map(|i| kizuna_domain::usage::NewUsageEvent {
+            message_id: format!("{account_ext}-{user}-{days_ago}-{i}"),
+            account_external_id: Some(account_ext.into()),
+            user_id: Some(user.into()),
+            anonymous_id: None,
+            feature: "reports".into(),
+            occurred_at: at,
+            received_at: at,
+            properties: None,
+        })
+        .collect();
+    store.record_usage(&events).await.unwrap();
+}
+
+#[tokio::test]
+async fn champions_are_scored_and_one_leaving_starts_the_playbook() {
+    on_each_backend(|store| async move {
+        let today = Utc::now().date_naive();
+        let ctx = AutomationContext::default();
+        store.seed_automation_defaults().await.unwrap();
+        let csm = user(&store, "csm@example.com", "csm").await;
+        let a = account(&store, "champ-co", csm).await;
+        let contact = |ext: &str, roles: Vec<ContactRole>| ContactDraft {
+            external_id: Some(ext.into()),
+            name: Some(ext.into()),
+            roles: Some(roles),
+            ..Default::default()
+        };
+        let hana = store
+            .create_contact(
+                Some(AccountId(a)),
+                contact("hana", vec![ContactRole::Champion]),
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        let ken = store
+            .create_contact(
+                Some(AccountId(a)),
+                contact("ken", vec![ContactRole::Admin]),
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        used(&store, "ext-champ-co", "hana", 20, 2).await;
+        used(&store, "ext-champ-co", "ken", 40, 1).await;
+
+        // Hana: usage 20/40, role 1, no touchpoints, active → 100 × (0.2 + 0.3 + 0 + 0.15) = 65.
+        // Ken: usage 1, role 0.6 → 100 × (0.4 + 0.18 + 0.15) = 73. Ken scores higher, but Hana is
+        // the tagged champion and active, so nobody is suggested.
+        let scores = store.account_champions(AccountId(a), today).await.unwrap();
+        assert_eq!(
+            scores
+                .iter()
+                .map(|c| (c.contact_id, c.score, c.tagged, c.suggested))
+                .collect::<Vec<_>>(),
+            vec![
+                (ken.id.0, 73.0, false, false),
+                (hana.id.0, 65.0, true, false)
+            ]
+        );
+
+        // The first pass records the champions and raises nothing; a second the same day neither.
+        let first = store.run_champion_pass(today).await.unwrap();
+        assert_eq!((first.accounts, first.champions, first.changes), (1, 1, 0));
+        assert_eq!(store.run_champion_pass(today).await.unwrap().changes, 0);
+
+        // Hana leaves: the next pass queues the change, Ken is suggested, and the change rule
+        // raises a task and starts the champion playbook.
+        store
+            .update_contact(
+                hana.id,
+                ContactDraft {
+                    left_at: Some(Utc::now() - Duration::hours(1)),
+                    ..Default::default()
+                },
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        let after = store.run_champion_pass(today).await.unwrap();
+        assert_eq!((after.changes, after.left), (1, 1), "{after:?}");
+        let scores = store.account_champions(AccountId(a), today).await.unwrap();
+        assert!(scores[0].suggested && scores[0].contact_id == ken.id.0);
+        let changes = store.run_change_rules(today, &ctx, 1000).await.unwrap();
+        assert_eq!(changes.firings, 1, "{changes:?}");
+        assert_eq!(
+            fired(&store).await,
+            pairs(&[("champion_quiet_or_left", "champ-co")])
+        );
+        assert_eq!(changes.effects.tasks_created, 1);
+        assert_eq!(changes.effects.playbooks_started, 1);
+        // Read again: the departure is not news twice.
+        assert_eq!(store.run_champion_pass(today).await.unwrap().changes, 0);
+        assert_eq!(
+            store
+                .run_change_rules(today, &ctx, 1000)
+                .await
+                .unwrap()
+                .firings,
+            0
+        );
     })
     .await;
 }

@@ -237,7 +237,9 @@ async fn renewals_outcomes_and_calls() {
         // Expanded (renews_id set), contracted (the next term starts the day after), flat, churned.
         let g = account(&store, "G", None).await;
         let s = sub(&store, g, term("2025-01-01", "2025-12-31", 100.0, Renewed)).await;
-        let mut next = term("2026-01-01", "2027-12-31", 130.0, Active);
+        // Terms still running end well past the 90-day window below, whatever today is.
+        let far = (today + Duration::days(400)).to_string();
+        let mut next = term("2026-01-01", &far, 130.0, Active);
         next.renews_id = Some(s);
         sub(&store, g, next).await;
         let h = account(&store, "H", None).await;
@@ -255,7 +257,7 @@ async fn renewals_outcomes_and_calls() {
         .await;
         let i = account(&store, "I", None).await;
         sub(&store, i, term("2025-03-01", "2026-02-28", 300.0, Renewed)).await;
-        sub(&store, i, term("2026-03-01", "2027-02-28", 300.0, Active)).await;
+        sub(&store, i, term("2026-03-01", &far, 300.0, Active)).await;
         let j = account(&store, "J", None).await;
         let lost = sub(&store, j, term("2025-04-01", "2026-03-31", 400.0, Churned)).await;
 

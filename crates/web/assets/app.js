@@ -27,6 +27,12 @@
     if (e.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
   });
 
+  // A button marked data-print prints the page (business reviews).
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("button[data-print]")) window.print();
+  });
+
   var charts = [];
 
   function usageCharts() {
@@ -156,6 +162,63 @@
     }
   }
 
+  // Text for an HTML tooltip: names are people's input.
+  function esc(t) {
+    return String(t).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; });
+  }
+
+  // The team page: workload bars, the CSMs × skills heat map and one CSM's radar.
+  function teamCharts() {
+    var w = readJson("team-workload-data");
+    if (w) {
+      chartAt("team-workload-chart", {
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 90, right: 60, top: 30, bottom: 80 },
+        xAxis: { type: "category", data: w.names, axisLabel: { interval: 0, rotate: w.names.length > 6 ? 30 : 0 } },
+        yAxis: [{ type: "value", name: w.labels.arr }, { type: "value", name: w.labels.tasks, splitLine: { show: false }, minInterval: 1 }],
+        series: [
+          { name: w.labels.arr, type: "bar", data: w.arr, barMaxWidth: 28 },
+          { name: w.labels.at_risk_arr, type: "bar", data: w.at_risk_arr, color: "#c0392b", barMaxWidth: 28 },
+          { name: w.labels.open_tasks, type: "line", yAxisIndex: 1, data: w.open_tasks },
+          { name: w.labels.overdue_tasks, type: "line", yAxisIndex: 1, data: w.overdue_tasks, color: "#d4a017" }
+        ]
+      });
+    }
+    var h = readJson("team-heatmap-data");
+    if (h) {
+      chartAt("team-heatmap", {
+        tooltip: {
+          position: "top",
+          formatter: function (p) { return esc(h.members[p.value[1]]) + "<br>" + esc(h.skills[p.value[0]]) + ": " + esc(h.labels.level) + " " + p.value[2]; }
+        },
+        grid: { left: 120, right: 30, top: 10, bottom: 130 },
+        xAxis: { type: "category", data: h.skills, name: h.labels.skill, nameLocation: "middle", nameGap: 115, splitArea: { show: true }, axisLabel: { interval: 0, rotate: 35, width: 120, overflow: "truncate" } },
+        yAxis: { type: "category", data: h.members, inverse: true, splitArea: { show: true } },
+        visualMap: { min: 1, max: h.max, calculable: false, orient: "horizontal", right: 10, bottom: 0, itemHeight: 80, inRange: { color: ["#fdecea", "#fff5d6", "#cfe8d8", "#1f7a4a"] } },
+        series: [{ name: h.labels.level, type: "heatmap", data: h.cells, label: { show: true } }]
+      });
+    }
+    var r = readJson("team-radar-data");
+    if (r) {
+      var series = [{ name: r.labels.current, value: r.current, areaStyle: { opacity: 0.25 } }];
+      if (r.expected) series.push({ name: r.labels.expected, value: r.expected, lineStyle: { type: "dashed" } });
+      if (r.next) series.push({ name: r.labels.next, value: r.next, lineStyle: { type: "dotted" } });
+      chartAt("team-radar", {
+        tooltip: {},
+        legend: { bottom: 0 },
+        radar: { indicator: r.indicators, radius: "62%", axisName: { color: "#444", fontSize: 11 } },
+        series: [{ type: "radar", data: series }]
+      });
+    }
+  }
+
+  // A button marked data-confirm asks before its form is sent (deleting a skill).
+  document.addEventListener("click", function (e) {
+    var b = e.target && e.target.closest ? e.target.closest("[data-confirm]") : null;
+    if (b && !window.confirm(b.getAttribute("data-confirm"))) e.preventDefault();
+  });
+
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 
   // A line-and-bar chart from a JSON block: {labels, x_name, y_name, series: [{name, type, data, y2}]}.
@@ -183,10 +246,47 @@
     });
   }
 
+  // The report builder's chart: {kind, categories, series: [{name, data}], x_name, y_name, stack}.
+  function reportChart() {
+    var d = readJson("report-chart-data");
+    if (!d) return;
+    var option;
+    if (d.kind === "pie") {
+      option = {
+        tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+        legend: { type: "scroll", bottom: 0 },
+        series: [{
+          name: d.y_name, type: "pie", radius: ["30%", "65%"],
+          label: { formatter: "{b}\n{d}%" },
+          data: d.categories.map(function (c, i) { return { name: c, value: d.series[0].data[i] }; })
+        }]
+      };
+    } else {
+      option = {
+        tooltip: { trigger: "axis" },
+        legend: { type: "scroll", bottom: 0 },
+        grid: { left: 80, right: 30, top: 40, bottom: 70, containLabel: true },
+        xAxis: { type: "category", name: d.x_name, nameLocation: "middle", nameGap: 30, data: d.categories, axisLabel: { interval: 0, hideOverlap: true } },
+        yAxis: { type: "value", name: d.y_name },
+        series: d.series.map(function (s) {
+          return {
+            name: s.name, type: d.kind, data: s.data, connectNulls: true, barMaxWidth: 40,
+            color: s.color || undefined,
+            stack: d.stack ? "total" : undefined,
+            label: { show: d.series.length === 1 && d.categories.length <= 12, position: "top" }
+          };
+        })
+      };
+    }
+    chartAt("report-chart", option);
+  }
+
   onReady(function () {
     syncViewQuery();
+    reportChart();
     usageCharts();
     comboCharts();
     insightCharts();
+    teamCharts();
   });
 })();

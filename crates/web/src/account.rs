@@ -453,11 +453,12 @@ pub async fn page_handler(
         limit: Some(20),
         ..Default::default()
     };
-    let (tasks, runs, playbooks, journeys) = futures::try_join!(
+    let (tasks, runs, playbooks, journeys, champions) = futures::try_join!(
         store.list_tasks(&task_filter, ctx.today),
         store.playbook_runs(Some(id.0), None, Some("active")),
         store.list_playbooks(),
         store.account_journeys(id),
+        store.account_champions(id, ctx.today),
     )?;
     let a = &detail.account;
     let owner = a
@@ -517,6 +518,7 @@ pub async fn page_handler(
                 div { dt { (i.tr("accounts.health")) } dd {
                     a #health-link href=(format!("/accounts/{}/health", a.id)) title=(i.tr("health.explain")) { (health_badge(i, a)) }
                     " " a.small href=(format!("/accounts/{}/health", a.id)) { (i.tr("health.explain")) }
+                    br; a.small #reviews-link href=(format!("/accounts/{}/reviews", a.id)) { (i.tr("review.list")) }
                 } }
                 div { dt { (i.tr("accounts.arr")) } dd.big { (i.money(a.arr, a.currency)) } }
                 div { dt { (i.tr("accounts.renewal")) } dd {
@@ -622,6 +624,7 @@ pub async fn page_handler(
                 (timeline_markup(i, &moments, None))
             }
             div {
+                (champions_card(i, &champions))
                 section.card {
                     h2 { (i.tr("account.contacts")) }
                     @if detail.contacts.is_empty() {
@@ -750,6 +753,45 @@ pub struct TouchpointForm {
 }
 
 /// Logs a touchpoint or a note; answers with the refreshed timeline (htmx) or the page again.
+/// The account's contacts ranked as champions (the first eight), with why.
+fn champions_card(i: I18n, scores: &[kizuna_domain::champion::ChampionScore]) -> Markup {
+    html! {
+        section.card #champions {
+            h2 { (i.tr("champion.title")) }
+            p.muted.small { (i.tr("champion.intro")) }
+            @if scores.is_empty() {
+                (empty(i, "champion.empty", "champion.empty_hint"))
+            } @else {
+                table.list {
+                    thead { tr {
+                        th { (i.tr("contact.name")) } th.num { (i.tr("champion.score")) } th.num { (i.tr("champion.usage")) }
+                        th { (i.tr("champion.last_active")) } th.num { (i.tr("champion.touchpoints")) }
+                    } }
+                    tbody {
+                        @for c in scores.iter().take(8) {
+                            tr.left[c.status == kizuna_domain::champion::ChampionStatus::Left] {
+                                td {
+                                    (c.name.as_deref().or(c.email.as_deref()).unwrap_or("—"))
+                                    @if c.tagged { " " span.tag.role-tag { "★ " (i.tr("champion.tagged")) } }
+                                    @if c.suggested { " " span.tag.suggested { (i.tr("champion.suggested")) } }
+                                    @if c.is_champion() || c.status == kizuna_domain::champion::ChampionStatus::Left {
+                                        " " span class=(format!("tag status-{}", c.status.as_str())) { (i.label("champion_status", c.status.as_str())) }
+                                    }
+                                    @if let Some(t) = &c.title { br; span.muted.small { (t) } }
+                                }
+                                td.num { strong { (i.decimal(c.score, 0)) } }
+                                td.num { (i.int(c.events_90d)) }
+                                td { @match c.last_active { Some(d) => (i.date(d)), None => span.muted { (i.tr("champion.never")) } } }
+                                td.num { (i.int(c.touchpoints_180d)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub async fn log_touchpoint(
     State(state): State<WebState>,
     ctx: Ctx,

@@ -52,7 +52,7 @@ pub fn task_table(
     back: &str,
     team: Option<&[kizuna_domain::user::User]>,
 ) -> Markup {
-    let can_assign = matches!(ctx.user.role, Role::Admin | Role::Manager);
+    let can_assign = ctx.can_manage();
     let i = ctx.i18n;
     html! {
         table.list.tasks {
@@ -332,13 +332,7 @@ pub async fn save_cadence(
     Form(f): Form<CadenceForm>,
 ) -> WebResult<Response> {
     ctx.require_admin()?;
-    let cadence: kizuna_domain::automation::Cadence =
-        serde_json::from_str(&f.cadence).map_err(|e| {
-            WebError::Invalid(
-                ctx.i18n
-                    .trf("automation.bad_json", &[("error", &e.to_string())]),
-            )
-        })?;
+    let cadence: kizuna_domain::automation::Cadence = parse_spec(ctx.i18n, &f.cadence)?;
     state.store.set_cadence(&cadence, &ctx.actor()).await?;
     Ok(Redirect::to("/tasks/coverage#cadence").into_response())
 }
@@ -466,17 +460,17 @@ fn trigger_text(i: I18n, t: &kizuna_domain::automation::Trigger) -> String {
 
 /// A definition edited as JSON (a rule, a playbook): saved to `action` (`action/{id}` for an
 /// existing one), with an optional htmx preview.
-struct Editor<'a> {
-    id: Option<i64>,
-    text: &'a str,
-    title: &'a str,
-    hint: &'a str,
-    action: &'a str,
-    cancel: &'a str,
-    preview: Option<&'a str>,
+pub(crate) struct Editor<'a> {
+    pub id: Option<i64>,
+    pub text: &'a str,
+    pub title: &'a str,
+    pub hint: &'a str,
+    pub action: &'a str,
+    pub cancel: &'a str,
+    pub preview: Option<&'a str>,
 }
 
-fn json_editor(ctx: &Ctx, e: Editor) -> Markup {
+pub(crate) fn json_editor(ctx: &Ctx, e: Editor) -> Markup {
     let i = ctx.i18n;
     let action = match e.id {
         Some(id) => format!("{}/{id}", e.action),
@@ -619,7 +613,12 @@ pub struct SpecForm {
     pub spec: String,
 }
 
-fn parse_spec(i: I18n, text: &str) -> Result<RuleSpec, WebError> {
+/// A definition written as JSON in an editor (rule, playbook, cadence, journey); a syntax or
+/// shape error is shown to the user with its position.
+pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(
+    i: I18n,
+    text: &str,
+) -> Result<T, WebError> {
     serde_json::from_str(text)
         .map_err(|e| WebError::Invalid(i.trf("automation.bad_json", &[("error", &e.to_string())])))
 }
@@ -630,7 +629,7 @@ pub async fn preview_rule(
     Form(f): Form<SpecForm>,
 ) -> WebResult<Response> {
     let i = ctx.i18n;
-    let body = match parse_spec(i, &f.spec)
+    let body = match parse_spec::<RuleSpec>(i, &f.spec)
         .and_then(|s| s.validate().map_err(|e| WebError::Invalid(e.to_string())))
     {
         Err(WebError::Invalid(msg)) => html! { p.flash.error role="alert" { (msg) } },
@@ -655,13 +654,7 @@ pub async fn save_playbook(
     Form(f): Form<SpecForm>,
 ) -> WebResult<Response> {
     ctx.require_admin()?;
-    let spec: kizuna_domain::automation::PlaybookSpec =
-        serde_json::from_str(&f.spec).map_err(|e| {
-            WebError::Invalid(
-                ctx.i18n
-                    .trf("automation.bad_json", &[("error", &e.to_string())]),
-            )
-        })?;
+    let spec: kizuna_domain::automation::PlaybookSpec = parse_spec(ctx.i18n, &f.spec)?;
     match id {
         Some(Path(id)) => state.store.update_playbook(id, spec, &ctx.actor()).await?,
         None => state.store.create_playbook(spec, &ctx.actor()).await?,
@@ -1439,7 +1432,13 @@ pub const VOCABULARIES: &[(&str, &[&str])] = &[
     ("task_status", TaskStatus::NAMES),
     (
         "trigger",
-        &["daily", "health_change", "lifecycle_change", "nps_response"],
+        &[
+            "daily",
+            "health_change",
+            "lifecycle_change",
+            "nps_response",
+            "champion_change",
+        ],
     ),
     (
         "action",

@@ -11,6 +11,51 @@ use crate::layout::{empty, health_parts, page, Nav, Scripts};
 use crate::session::Ctx;
 use crate::WebState;
 
+/// The names the shipped default scorecard gives its groups and measures, by key.
+fn default_names() -> &'static (
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+) {
+    static NAMES: std::sync::OnceLock<(
+        std::collections::HashMap<String, String>,
+        std::collections::HashMap<String, String>,
+    )> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let card = kizuna_domain::scorecard::default_scorecard();
+        let groups = card
+            .groups
+            .iter()
+            .map(|g| (g.key.clone(), g.name.clone()))
+            .collect();
+        let measures = card
+            .groups
+            .iter()
+            .flat_map(|g| g.measures.iter())
+            .map(|m| (m.key.clone(), m.name.clone()))
+            .collect();
+        (groups, measures)
+    })
+}
+
+/// A measure's name in the reader's language: the shipped scorecard's names are in the message
+/// catalogues (`measure.*`); a name an admin wrote is shown as written.
+pub fn measure_name(i: crate::i18n::I18n, key: &str, name: &str) -> String {
+    if default_names().1.get(key).map(String::as_str) == Some(name) {
+        i.label("measure", key)
+    } else {
+        name.to_string()
+    }
+}
+
+/// A measure group's name in the reader's language (see [`measure_name`]).
+pub fn group_name(i: crate::i18n::I18n, key: &str, name: &str) -> String {
+    if default_names().0.get(key).map(String::as_str) == Some(name) {
+        i.label("measure_group", key)
+    } else {
+        name.to_string()
+    }
+}
+
 fn opt(i: crate::i18n::I18n, v: Option<f64>, decimals: usize) -> String {
     v.map(|v| i.decimal(v, decimals))
         .unwrap_or_else(|| "—".into())
@@ -49,7 +94,7 @@ pub async fn page_handler(
                 }
                 @for g in &e.health.groups {
                     section.card {
-                        h2 { (g.name) " " span.muted { (i.trf("health.group_line", &[("score", &opt(i, g.score, 1)), ("share", &i.decimal(g.share * 100.0, 0))])) } }
+                        h2 { (group_name(i, &g.key, &g.name)) " " span.muted { (i.trf("health.group_line", &[("score", &opt(i, g.score, 1)), ("share", &i.decimal(g.share * 100.0, 0))])) } }
                         table.list.explain {
                             thead { tr {
                                 th { (i.tr("health.measure")) } th.num { (i.tr("health.raw")) } th.num { (i.tr("health.score")) }
@@ -58,7 +103,7 @@ pub async fn page_handler(
                             tbody {
                                 @for m in &g.measures {
                                     tr.left[m.score.is_none()] {
-                                        td { (m.name) @if m.manual { " " span.tag { (i.tr("health.manual")) } } br; span.muted.small { code { (m.indicator) } } }
+                                        td { (measure_name(i, &m.key, &m.name)) @if m.manual { " " span.tag { (i.tr("health.manual")) } } br; span.muted.small { code { (m.indicator) } } }
                                         td.num { (opt(i, m.raw, 2)) }
                                         td.num { (opt(i, m.score, 0)) }
                                         td.num { (i.decimal(m.weight, 1)) }
@@ -74,4 +119,41 @@ pub async fn page_handler(
         }
     };
     Ok(page(&ctx, &title, Nav::Accounts, Scripts::Basic, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::I18n;
+    use kizuna_domain::user::Locale;
+
+    #[test]
+    fn the_shipped_scorecard_speaks_both_languages_and_edited_names_stay() {
+        let (groups, measures) = default_names();
+        for lang in [Locale::Ja, Locale::En] {
+            let i = I18n::new(lang);
+            for (k, n) in measures {
+                let shown = measure_name(i, k, n);
+                assert!(
+                    !shown.starts_with("measure."),
+                    "{lang:?}: no label for measure {k}"
+                );
+                if lang == Locale::En {
+                    assert_eq!(&shown, n, "English keeps the shipped name");
+                }
+            }
+            for (k, n) in groups {
+                assert!(
+                    !group_name(i, k, n).starts_with("measure_group."),
+                    "{lang:?}: no label for group {k}"
+                );
+            }
+        }
+        let ja = I18n::new(Locale::Ja);
+        assert_eq!(
+            measure_name(ja, "depth", "Events per active user (30 d)"),
+            "アクティブユーザーあたりのイベント数（30日）"
+        );
+        assert_eq!(measure_name(ja, "depth", "Our own depth"), "Our own depth");
+    }
 }

@@ -330,6 +330,10 @@ mod tests {
             "survey",
             "scorecards",
             "insight",
+            "team",
+            "reports",
+            "report_op",
+            "report_chart",
         ];
         let mut out = Vec::new();
         let mut rest = text;
@@ -415,10 +419,37 @@ mod tests {
                 kizuna_domain::insight::drivers::Direction::NAMES,
             ),
             ("indicator", kizuna_domain::indicator::Indicator::NAMES),
+            ("review_kind", kizuna_domain::review::ReviewKind::NAMES),
+            (
+                "champion_status",
+                kizuna_domain::champion::ChampionStatus::NAMES,
+            ),
+            (
+                "skill_category",
+                kizuna_domain::team::competency::SkillCategory::NAMES,
+            ),
+            (
+                "component",
+                kizuna_domain::team::incentive::Component::NAMES,
+            ),
+            ("report_op", kizuna_domain::insight::report::Operator::NAMES),
+            (
+                "report_chart",
+                kizuna_domain::insight::report::ChartKind::NAMES,
+            ),
         ];
+        // The report builder labels enum fields by their vocabulary.
+        let report_fields: Vec<(&str, &[&str])> = kizuna_domain::insight::report::Subject::ALL
+            .iter()
+            .flat_map(|s| s.fields())
+            .filter(|f| !f.vocabulary.is_empty())
+            .map(|f| (f.vocabulary, f.values))
+            .collect();
+        let vocabularies: Vec<(&str, &[&str])> =
+            vocabularies.iter().copied().chain(report_fields).collect();
         for (name, text) in [("ja", JA), ("en", EN)] {
             let cat = parse_catalogue(text).expect("parses");
-            for (vocab, values) in vocabularies {
+            for (vocab, values) in &vocabularies {
                 for v in *values {
                     let key = format!("{vocab}.{v}");
                     assert!(cat.contains_key(&key), "{name}.toml lacks `{key}`");

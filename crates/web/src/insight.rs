@@ -41,7 +41,8 @@ fn definition(i: I18n, key: &str) -> Markup {
     }
 }
 
-fn pct(i: I18n, v: Option<f64>) -> String {
+/// A share (0–1) as a percentage with one decimal; a dash when unknown.
+pub(crate) fn pct(i: I18n, v: Option<f64>) -> String {
     v.map_or_else(
         || "—".to_string(),
         |x| format!("{}%", i.decimal(x * 100.0, 1)),
@@ -113,7 +114,7 @@ pub async fn dashboard_handler(
     let settings = state.store.insight_settings().await?;
     let bands = state.store.band_trend(period).await?;
     let team = if by == "csm" {
-        state.store.team_workload(ctx.today).await?
+        state.store.team_workload_ahead(ctx.today).await?
     } else {
         Vec::new()
     };

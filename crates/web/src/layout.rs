@@ -19,6 +19,8 @@ pub enum Nav {
     Tasks,
     Automation,
     Insight,
+    Team,
+    Reports,
     Settings,
     None,
 }
@@ -70,6 +72,8 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, scripts: Scripts, body: Markup) ->
                         a href="/tasks" .current[nav == Nav::Tasks] { (i.tr("nav.tasks")) }
                         a href="/automation" .current[nav == Nav::Automation] { (i.tr("nav.automation")) }
                         a href="/insight" .current[nav == Nav::Insight] { (i.tr("nav.insight")) }
+                        a href="/team" .current[nav == Nav::Team] { (i.tr("nav.team")) }
+                        a href="/reports" .current[nav == Nav::Reports] { (i.tr("nav.reports")) }
                         a href="/settings" .current[nav == Nav::Settings] { (i.tr("nav.settings")) }
                     }
                     div.userbox {

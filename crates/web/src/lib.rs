@@ -17,9 +17,13 @@ pub mod health;
 pub mod i18n;
 pub mod insight;
 pub mod layout;
+pub mod pdf;
 pub mod portfolio;
+pub mod reports;
+pub mod review;
 pub mod session;
 pub mod settings;
+pub mod team;
 
 use std::sync::Arc;
 
@@ -90,10 +94,40 @@ pub fn router(state: WebState) -> Router {
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/accounts/{id}/playbooks", post(account::start_playbook))
         .route("/accounts/{id}/health", get(health::page_handler))
+        .route(
+            "/accounts/{id}/reviews",
+            get(review::list_page).post(review::create),
+        )
+        .route(
+            "/accounts/{id}/reviews/{rid}",
+            get(review::show).post(review::update),
+        )
+        .route("/accounts/{id}/reviews/{rid}/delete", post(review::delete))
+        .route("/accounts/{id}/reviews/{rid}/pdf", get(review::pdf))
         .route("/insight", get(insight::dashboard_handler))
         .route("/insight/renewals", get(insight::renewals_handler))
         .route("/insight/drivers", get(insight::drivers_handler))
         .route("/insight/prediction", get(insight::prediction_handler))
+        .route("/team", get(team::workload_page))
+        .route("/team/competency", get(team::competency_page))
+        .route("/team/assessments", post(team::record_assessment))
+        .route("/team/skills", post(team::create_skill))
+        .route("/team/skills/{id}", post(team::update_skill))
+        .route("/team/ladder", get(team::ladder_page))
+        .route("/team/ladder/{id}", post(team::save_expectations))
+        .route("/team/members/{id}/career", post(team::set_career))
+        .route("/team/incentives", get(team::incentives_page))
+        .route("/team/plans", post(team::create_plan))
+        .route("/team/plans/{id}", post(team::update_plan))
+        .route("/team/plans/{id}/targets/{user_id}", post(team::set_target))
+        .route("/reports", get(reports::list_handler).post(reports::create))
+        .route("/reports/new", get(reports::new_handler))
+        .route("/reports/export.csv", get(reports::export_csv))
+        .route(
+            "/reports/{id}",
+            get(reports::saved_handler).post(reports::update),
+        )
+        .route("/reports/{id}/delete", post(reports::delete))
         .route("/settings", get(settings::profile))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/locale", post(settings::change_locale))
@@ -107,6 +141,12 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/settings/segments/preview",
             post(settings::preview_segment),
+        )
+        .route("/settings/journeys", post(settings::save_journey))
+        .route("/settings/journeys/{id}", post(settings::save_journey))
+        .route(
+            "/settings/journeys/{id}/delete",
+            post(settings::delete_journey),
         )
         .route(
             "/settings/scorecards/preview",

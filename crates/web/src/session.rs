@@ -75,6 +75,19 @@ impl Ctx {
         }
     }
 
+    /// Admins and managers run the team: assessments, the framework, the ladder, incentive plans.
+    pub fn can_manage(&self) -> bool {
+        matches!(self.user.role, Role::Admin | Role::Manager)
+    }
+
+    pub fn require_manage(&self) -> Result<(), WebError> {
+        if self.can_manage() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
     pub fn require_edit(&self, account: &Account) -> Result<(), WebError> {
         if self.can_edit(account) {
             Ok(())

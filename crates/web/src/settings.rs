@@ -1,7 +1,7 @@
 //! Settings: one's own password and language; for admins the feature catalogue, users and API
 //! tokens. Everyone may read the feature catalogue; only admins change it.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -663,15 +663,45 @@ pub async fn save_scorecard(
 
 /// Saved segments (CEL conditions) with a form to preview and save a new one (admins and
 /// managers), and the journeys with their milestones.
-pub async fn segments(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
+pub async fn segments(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<JourneyQuery>,
+) -> WebResult<Response> {
     let i = ctx.i18n;
     state.store.ensure_default_journey().await?;
     let (segments, journeys) =
         futures::try_join!(state.store.list_segments(), state.store.list_journeys())?;
-    let can_write = matches!(
-        ctx.user.role,
-        kizuna_domain::user::Role::Admin | kizuna_domain::user::Role::Manager
-    );
+    let can_write = ctx.can_manage();
+    // The journey editor: a journey as JSON (name, applies_to, milestones with stage, target
+    // days and an optional CEL condition).
+    let editing: Option<(Option<i64>, String)> = if !can_write {
+        None
+    } else if let Some(id) = q.edit_journey {
+        let j = state.store.journey(id).await?;
+        Some((
+            Some(id),
+            serde_json::to_string_pretty(&j.definition).unwrap_or_default(),
+        ))
+    } else if q.new_journey.is_some() {
+        let example = serde_json::json!({
+            "name": "Enterprise onboarding",
+            "applies_to": {"contract_value_tiers": ["enterprise"]},
+            "milestones": [
+                {"key": "kickoff", "name": "Kick-off held", "stage": "onboarding", "target_days": 14},
+                {"key": "first_report", "name": "First report created", "stage": "onboarding", "target_days": 30,
+                 "condition": "breadth >= 0.3", "first_value": true},
+                {"key": "team_active", "name": "Half the seats active", "stage": "adoption", "target_days": 90,
+                 "condition": "seat_utilization >= 0.5"}
+            ]
+        });
+        Some((
+            None,
+            serde_json::to_string_pretty(&example).unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
     let body = html! {
         section.card #segments {
             h2 { (i.tr("settings.segments")) }
@@ -708,11 +738,34 @@ pub async fn segments(State(state): State<WebState>, ctx: Ctx) -> WebResult<Resp
                 div #segment-preview aria-live="polite" {}
             }
         }
+        @if let Some((id, text)) = &editing {
+            (crate::automation::json_editor(&ctx, crate::automation::Editor {
+                id: *id,
+                text,
+                title: if id.is_some() { "segments.edit_journey" } else { "segments.new_journey" },
+                hint: "segments.journey_hint",
+                action: "/settings/journeys",
+                cancel: "/settings/segments#journeys",
+                preview: None,
+            }))
+            @if let Some(id) = id {
+                form method="post" action=(format!("/settings/journeys/{id}/delete")) {
+                    (csrf(&ctx))
+                    button.danger type="submit" { (i.tr("segments.delete_journey")) }
+                }
+            }
+        }
         section.card #journeys {
-            h2 { (i.tr("segments.journeys")) }
+            div.row.between {
+                h2 { (i.tr("segments.journeys")) }
+                @if can_write && editing.is_none() { a.button href="/settings/segments?new_journey=1#editor" { (i.tr("segments.new_journey")) } }
+            }
             @for j in &journeys {
                 details.playbook open {
-                    summary { strong { (j.definition.name) } }
+                    summary {
+                        strong { (j.definition.name) }
+                        @if can_write { " " a.small href=(format!("/settings/segments?edit_journey={}#editor", j.id)) { (i.tr("segments.edit_journey")) } }
+                    }
                     table.list {
                         thead { tr { th { (i.tr("segments.milestone")) } th { (i.tr("accounts.stage")) } th.num { (i.tr("segments.target_days")) } th { (i.tr("segments.completed_by")) } } }
                         tbody {
@@ -731,6 +784,48 @@ pub async fn segments(State(state): State<WebState>, ctx: Ctx) -> WebResult<Resp
         }
     };
     Ok(settings_page(&ctx, Tab::Segments, None, body))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct JourneyQuery {
+    pub edit_journey: Option<i64>,
+    pub new_journey: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JourneyForm {
+    pub spec: String,
+}
+
+/// Saves a journey written as JSON (admins and managers); a new one without an id.
+pub async fn save_journey(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    id: Option<Path<i64>>,
+    Form(f): Form<JourneyForm>,
+) -> WebResult<Response> {
+    ctx.require_manage()?;
+    let def: kizuna_domain::journey::JourneyDef = serde_json::from_str(&f.spec).map_err(|e| {
+        WebError::Invalid(
+            ctx.i18n
+                .trf("automation.bad_json", &[("error", &e.to_string())]),
+        )
+    })?;
+    match id {
+        Some(Path(id)) => state.store.update_journey(id, def, &ctx.actor()).await?,
+        None => state.store.create_journey(def, &ctx.actor()).await?,
+    };
+    Ok(Redirect::to("/settings/segments#journeys").into_response())
+}
+
+pub async fn delete_journey(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    ctx.require_manage()?;
+    state.store.delete_journey(id, &ctx.actor()).await?;
+    Ok(Redirect::to("/settings/segments#journeys").into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -763,12 +858,7 @@ pub async fn create_segment(
     ctx: Ctx,
     Form(f): Form<SegmentForm>,
 ) -> WebResult<Response> {
-    if !matches!(
-        ctx.user.role,
-        kizuna_domain::user::Role::Admin | kizuna_domain::user::Role::Manager
-    ) {
-        return Err(WebError::Forbidden);
-    }
+    ctx.require_manage()?;
     state
         .store
         .create_segment(

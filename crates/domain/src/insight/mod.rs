@@ -8,6 +8,7 @@
 //! - [`model`]: the churn prediction model and its time-based validation;
 //! - [`definitions`]: what each figure means, in Japanese and English;
 //! - [`stats`]: AUC, effect size, quantiles;
+//! - [`report`]: the report builder's catalogue of fields and its validated definitions;
 //! - [`team`]: each CSM's workload.
 
 pub mod dashboard;
@@ -15,6 +16,7 @@ pub mod definitions;
 pub mod drivers;
 pub mod model;
 pub mod renewals;
+pub mod report;
 pub mod stats;
 pub mod team;
 

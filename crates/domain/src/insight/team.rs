@@ -1,6 +1,6 @@
 //! Team workload: per CSM, the accounts and ARR they carry, how much of it is at risk (red),
-//! renewals coming up and how much the team engaged in the last 30 days. Open tasks per CSM
-//! come with the tasks work and are not counted here.
+//! renewals coming up, their open and overdue tasks, and how much they engaged in the last 30
+//! days. The accounts without an owner form a book of their own (no owner).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,10 @@ pub struct Workload {
     pub at_risk_share: Option<f64>,
     /// Renewals in the next 90 days.
     pub renewals_90d: i64,
+    /// Tasks assigned to this CSM (a task without an assignee counts for the account's owner)
+    /// that are not closed, and of them the ones past their due date.
+    pub open_tasks: i64,
+    pub overdue_tasks: i64,
     /// Touchpoints on these accounts in the last 30 days, and the minutes they took.
     pub touchpoints_30d: i64,
     pub minutes_30d: i64,

@@ -187,22 +187,89 @@ async fn get_dashboard(
     let period = window(Some(q.from.unwrap_or(default_from)), Some(to), 0)?;
     let segment: Option<ContractValueTier> = parse_param("segment", q.segment.as_deref())?;
     let tier: Option<CoverageTier> = parse_param("coverage_tier", q.coverage_tier.as_deref())?;
-    let key = format!(
-        "{}|{}|{segment:?}|{tier:?}|{:?}",
-        period.from, period.to, q.owner_id
-    );
+    let key = dashboard_key(period, segment, tier, q.owner_id);
     let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
     if !q.fresh.unwrap_or(false) {
         if let Some(body) = s.insight_cache.get(&key) {
             return Ok((json, body).into_response());
         }
+        // Computed ahead by the scheduler (`insight.precompute`, the default view).
+        let newer_than = Utc::now() - chrono::Duration::seconds(PRECOMPUTED_SECONDS);
+        if let Some(body) = s.store.precomputed(&key, newer_than).await? {
+            return Ok((json, body).into_response());
+        }
     }
+    let body = compute_dashboard(&s, period, segment, tier, q.owner_id).await?;
+    s.insight_cache.put(key, body.clone());
+    Ok((json, body).into_response())
+}
+
+/// How old a dashboard or renewal map computed ahead may be and still be served.
+pub const PRECOMPUTED_SECONDS: i64 = 15 * 60;
+
+fn dashboard_key(
+    period: Period,
+    segment: Option<ContractValueTier>,
+    tier: Option<CoverageTier>,
+    owner_id: Option<i64>,
+) -> String {
+    format!(
+        "dashboard|{}|{}|{segment:?}|{tier:?}|{owner_id:?}",
+        period.from, period.to
+    )
+}
+
+/// Computes the default dashboard (twelve months to today, the whole portfolio), the
+/// default renewal map and the team pages' whole-book figures (incentive actuals per plan
+/// period, today's workload), and keeps them for every instance to serve: what an executive opens
+/// first is never computed while they wait. Run by the scheduler every few minutes.
+pub async fn precompute(s: &AppState) -> Result<String, String> {
+    let started = std::time::Instant::now();
+    let to = today();
+    let period = Period {
+        from: (to.with_day(1).unwrap_or(to)) - Months::new(11),
+        to,
+    };
+    let body = compute_dashboard(s, period, None, None, None)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    s.store
+        .put_precomputed(&dashboard_key(period, None, None, None), &text)
+        .await
+        .map_err(|e| e.to_string())?;
+    let map = build_renewal_map(s, 12, 500, 0)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let text = serde_json::to_string(&map).map_err(|e| e.to_string())?;
+    s.store
+        .put_precomputed(&renewal_key(12, 500, 0), &text)
+        .await
+        .map_err(|e| e.to_string())?;
+    let team = s
+        .store
+        .precompute_team(to)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "dashboard, renewal map and {team} team results computed in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+async fn compute_dashboard(
+    s: &AppState,
+    period: Period,
+    segment: Option<ContractValueTier>,
+    tier: Option<CoverageTier>,
+    owner_id: Option<i64>,
+) -> ApiResult<axum::body::Bytes> {
     let (accounts, health_day) = s.store.dashboard_accounts(period).await?;
     let accounts: Vec<_> = accounts
         .into_iter()
         .filter(|a| segment.is_none_or(|x| a.segment == Some(x)))
         .filter(|a| tier.is_none_or(|x| a.tier == x))
-        .filter(|a| q.owner_id.is_none_or(|x| a.owner_id == Some(x)))
+        .filter(|a| owner_id.is_none_or(|x| a.owner_id == Some(x)))
         .collect();
     let settings = s.store.insight_settings().await?;
     let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
@@ -240,9 +307,9 @@ async fn get_dashboard(
             "engagement_coverage",
         ]),
     };
-    let body = axum::body::Bytes::from(serde_json::to_vec(&dashboard).map_err(ApiError::internal)?);
-    s.insight_cache.put(key, body.clone());
-    Ok((json, body).into_response())
+    Ok(axum::body::Bytes::from(
+        serde_json::to_vec(&dashboard).map_err(ApiError::internal)?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/settings", tag = "insight",
@@ -331,7 +398,8 @@ async fn probabilities(
 async fn renewal_map(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<RenewalMapParams>,
-) -> ApiResult<Json<RenewalMap>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let months = q.months.unwrap_or(12);
     if !(1..=24).contains(&months) {
         return Err(bad_param("months", "must be between 1 and 24"));
@@ -340,19 +408,36 @@ async fn renewal_map(
     if !(1..=5000).contains(&limit) {
         return Err(bad_param("limit", "must be between 1 and 5000"));
     }
+    let offset = q.offset.unwrap_or(0);
+    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    let newer_than = Utc::now() - chrono::Duration::seconds(PRECOMPUTED_SECONDS);
+    if let Some(body) = s
+        .store
+        .precomputed(&renewal_key(months, limit, offset), newer_than)
+        .await?
+    {
+        return Ok((json, body).into_response());
+    }
+    Ok(Json(build_renewal_map(&s, months, limit, offset).await?).into_response())
+}
+
+fn renewal_key(months: u32, limit: usize, offset: usize) -> String {
+    format!("renewals|{}|{months}|{limit}|{offset}", today())
+}
+
+async fn build_renewal_map(
+    s: &AppState,
+    months: u32,
+    limit: usize,
+    offset: usize,
+) -> ApiResult<RenewalMap> {
     let today = today();
     // Overdue and undecided renewals of the last 90 days still need a decision: they are shown.
     let from = today - Days::new(90);
     let to = today + Months::new(months);
     let map = s
         .store
-        .renewal_map(
-            from,
-            to,
-            &s.config.health.adoption,
-            limit,
-            q.offset.unwrap_or(0),
-        )
+        .renewal_map(from, to, &s.config.health.adoption, limit, offset)
         .await?;
     let listed = map
         .page
@@ -369,7 +454,7 @@ async fn renewal_map(
             renewal: r.renewal,
         })
         .collect();
-    Ok(Json(RenewalMap {
+    Ok(RenewalMap {
         from,
         to,
         total: map.total,
@@ -378,7 +463,7 @@ async fn renewal_map(
         band_rates: map.band_rates,
         model_id: map.model.map(|m| m.id),
         definitions: definitions(&["expected_arr"]),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -860,8 +945,9 @@ pub struct Team {
 }
 
 /// Team workload: per CSM, live accounts, ARR, accounts and ARR at risk (red), renewals in the
-/// next 90 days, touchpoints and minutes in the last 30; and the accounts without an owner.
-#[utoipa::path(get, path = "/api/v1/insight/team", tag = "insight",
+/// next 90 days, open and overdue tasks, touchpoints and minutes in the last 30; and the accounts
+/// without an owner.
+#[utoipa::path(get, path = "/api/v1/insight/team", tags = ["insight", "team"],
     responses((status = 200, body = Team)))]
 async fn team(State(s): State<AppState>) -> ApiResult<Json<Team>> {
     let today = today();

@@ -11,7 +11,10 @@ pub mod journeys;
 pub mod metrics;
 pub mod params;
 pub mod records;
+pub mod reports;
+pub mod reviews;
 pub mod segments;
+pub mod team;
 
 use axum::middleware;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -40,6 +43,9 @@ use crate::{auth, AppState};
         (name = "journeys", description = "Journey maps and each account's progress on them"),
         (name = "automation", description = "Rules, tasks, playbooks, e-mail, webhooks, engagement cadence, NPS surveys and the scheduler's jobs"),
         (name = "insight", description = "Executive dashboard, renewal map and forecast, churn drivers, churn prediction"),
+        (name = "reviews", description = "Champions per account, and business reviews (QBR / EBR) as JSON or PDF in Japanese or English"),
+        (name = "team", description = "CSM workload, competency framework and assessments, career ladder, incentive plans and the incentive calculator"),
+        (name = "reports", description = "Report builder: the field catalogue, ad-hoc and saved reports (table, groups, chart), CSV export"),
         (name = "admin", description = "Tokens, users, audit log"),
     )
 )]
@@ -70,6 +76,9 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(journeys::routes())
         .merge(automation::routes())
         .merge(insight::routes())
+        .merge(reviews::routes())
+        .merge(team::routes())
+        .merge(reports::routes())
         .merge(import::routes().layer(axum::extract::DefaultBodyLimit::disable()))
         .layer(middleware::from_fn_with_state(state, auth::require_token))
 }

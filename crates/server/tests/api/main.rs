@@ -12,4 +12,7 @@ mod helpers;
 mod import;
 mod insight;
 mod records;
+mod reports;
+mod reviews;
+mod team;
 mod tracking;

@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 use crate::helpers::{on_each_backend, TestApp};
 
-fn basic(key: &str) -> String {
+pub(crate) fn basic(key: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
     )
 }
 
-async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> (u16, Value) {
     let r = app
         .client
         .post(app.url(path))

@@ -646,3 +646,197 @@ async fn insight_pages_render_in_both_languages_for_every_reader() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn team_tabs_read_for_all_and_change_for_managers() {
+    each_backend(|app, store| async move {
+        let csm = user(&store, "csm@example.com", Role::Csm).await;
+        user(&store, "viewer@example.com", Role::Viewer).await;
+        user(&store, "manager@example.com", Role::Manager).await;
+        account(&store, "Unowned Co", None).await;
+        store.ensure_team_framework().await.unwrap();
+        let skill = store.list_skills().await.unwrap()[0].id;
+        let csm_id = csm.0.to_string();
+        let skill_id = skill.to_string();
+        let assessment = [
+            ("user_id", csm_id.as_str()),
+            ("skill_id", skill_id.as_str()),
+            ("level", "3"),
+            ("assessed_on", "2026-01-15"),
+            ("note", "QBR went well"),
+        ];
+
+        // A viewer and a CSM read every tab but change nothing.
+        for email in ["viewer@example.com", "csm@example.com"] {
+            let mut b = Browser::new(&app);
+            b.sign_in(email, PASSWORD).await;
+            for path in [
+                "/team",
+                "/team/competency",
+                "/team/ladder",
+                "/team/incentives",
+            ] {
+                let (status, body) = b.get(path).await;
+                assert_eq!(status, 200, "{email} {path}");
+                assert!(body.contains("href=\"/team\""), "nav entry on {path}");
+            }
+            let (_, body) = b.get("/team").await;
+            assert!(body.contains("1 accounts have no owner"), "{body}");
+            let (_, body) = b.get("/team/competency").await;
+            assert!(!body.contains("id=\"assess-form\""));
+            let r = b.post("/team/assessments", &assessment, true).await;
+            assert_eq!(r.status(), 403, "{email}");
+            let r = b
+                .post(
+                    "/team/plans",
+                    &[
+                        ("name", "x"),
+                        ("period_from", "2026-01-01"),
+                        ("period_to", "2026-03-31"),
+                    ],
+                    true,
+                )
+                .await;
+            assert_eq!(r.status(), 403, "{email}");
+        }
+        let none = store
+            .assessments(kizuna_store::AssessmentFilter::default(), None, None)
+            .await
+            .unwrap();
+        assert_eq!(none.total, 0);
+
+        // A manager records an assessment (not without the CSRF token) and sees it.
+        let mut b = Browser::new(&app);
+        b.sign_in("manager@example.com", PASSWORD).await;
+        let (_, body) = b.get(&format!("/team/competency?user={csm_id}")).await;
+        assert!(body.contains("id=\"assess-form\""));
+        let r = b.post("/team/assessments", &assessment, false).await;
+        assert_eq!(r.status(), 403);
+        let r = b.post("/team/assessments", &assessment, true).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(
+            location(&r),
+            format!("/team/competency?user={csm_id}#member-card")
+        );
+        let (_, body) = b.get(&format!("/team/competency?user={csm_id}")).await;
+        assert!(body.contains("QBR went well"));
+        // The heat map cell: first skill, first member, level 3.
+        assert!(body.contains("\"cells\":[[0,0,3]]"), "{body}");
+        let bad = [
+            ("user_id", csm_id.as_str()),
+            ("skill_id", skill_id.as_str()),
+            ("level", "9"),
+        ];
+        let r = b.post("/team/assessments", &bad, true).await;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("level"));
+
+        // A plan, then the calculator lists the CSM.
+        let (_, _) = b.get("/team/incentives").await;
+        let r = b
+            .post(
+                "/team/plans",
+                &[
+                    ("name", "Q1"),
+                    ("period_from", "2026-01-01"),
+                    ("period_to", "2026-03-31"),
+                    ("target_bonus", "300000"),
+                    ("nps_gate", "30"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let (status, body) = b.get(&location(&r)).await;
+        assert_eq!(status, 200);
+        assert!(body.contains("id=\"payout-table\"") && body.contains("csm user"));
+        assert!(body.contains("NPS gate"));
+        let r = b
+            .post(
+                "/team/plans",
+                &[
+                    ("name", "bad"),
+                    ("period_from", "2026-04-01"),
+                    ("period_to", "2026-01-01"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        app
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reports_run_for_everyone_and_save_by_role() {
+    each_backend(|app, store| async move {
+        let csm = user(&store, "csm@example.com", Role::Csm).await;
+        user(&store, "csm2@example.com", Role::Csm).await;
+        user(&store, "viewer@example.com", Role::Viewer).await;
+        account(&store, "Kita Shoji", Some(csm)).await;
+        account(&store, "Minami Kogyo", None).await;
+        let definition = r#"{"subject":"accounts","columns":["name","owner"]}"#;
+
+        // A viewer sees the shipped reports, runs a report and exports it, but saves nothing.
+        let mut v = Browser::new(&app);
+        assert_eq!(v.sign_in("viewer@example.com", PASSWORD).await.status(), 303);
+        let (status, page) = v.get("/reports").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Renewals in the next 90 days") && page.contains("You have not saved a report yet."));
+        let (status, page) = v.get("/reports/new?subject=accounts&col=name&col=owner&sort=name").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Kita Shoji") && page.contains("Minami Kogyo"));
+        assert!(!page.contains("id=\"save-report\""), "no save form for a viewer");
+        let r = v.post("/reports", &[("name", "Mine"), ("definition", definition)], true).await;
+        assert_eq!(r.status(), 403);
+        let (status, csv) = v.get("/reports/export.csv?subject=accounts&col=name&f_field=name&f_op=contains&f_value=kita").await;
+        assert_eq!(status, 200);
+        assert_eq!(csv, "\u{feff}Name\r\nKita Shoji\r\n");
+        // A bad definition names its field and runs nothing.
+        let (status, page) = v.get("/reports/new?subject=accounts&col=name&f_field=arr&f_op=gt&f_value=lots").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("filters[0].value") && !page.contains("id=\"report-table\""));
+        let (status, _) = v.get("/reports/export.csv?subject=accounts&col=name&f_field=arr&f_op=gt&f_value=lots").await;
+        assert_eq!(status, 422);
+
+        // A CSM saves a private report; another CSM neither sees nor changes it.
+        let mut c = Browser::new(&app);
+        assert_eq!(c.sign_in("csm@example.com", PASSWORD).await.status(), 303);
+        c.get("/reports/new").await;
+        let r = c.post("/reports", &[("name", "My book"), ("definition", definition)], true).await;
+        assert_eq!(r.status(), 303);
+        let location = r.headers()[LOCATION].to_str().unwrap().to_string();
+        let (status, page) = c.get(&location).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("My book") && page.contains("Kita Shoji"));
+        let (_, page) = c.get("/reports").await;
+        assert!(page.contains("My book"));
+
+        let mut other = Browser::new(&app);
+        assert_eq!(other.sign_in("csm2@example.com", PASSWORD).await.status(), 303);
+        let (status, _) = other.get(&location).await;
+        assert_eq!(status, 404);
+        other.get("/reports").await;
+        let r = other.post(&location, &[("name", "Taken"), ("definition", definition), ("shared", "1")], true).await;
+        assert_eq!(r.status(), 404);
+
+        // Shared, the other CSM sees it but still may not change it.
+        c.get(&location).await;
+        let r = c.post(&location, &[("name", "Our book"), ("definition", definition), ("shared", "1")], true).await;
+        assert_eq!(r.status(), 303);
+        let (status, page) = other.get(&location).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Our book") && !page.contains("id=\"update-report\""));
+        let r = other.post(&location, &[("name", "Taken"), ("definition", definition), ("shared", "1")], true).await;
+        assert_eq!(r.status(), 403);
+        let r = other.post(&format!("{location}/delete"), &[], true).await;
+        assert_eq!(r.status(), 403);
+        let r = c.post(&format!("{location}/delete"), &[], true).await;
+        assert_eq!(r.status(), 303);
+        let (status, _) = c.get(&location).await;
+        assert_eq!(status, 404);
+        app
+    })
+    .await;
+}
