@@ -129,6 +129,37 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
     )
     .await?;
     let (mut dash, _) = time_get(&client, &format!("{base}/dashboard"), &token, o.rounds).await?;
+    // Scoped views, computed on each request: the CSM with the largest book, and each segment.
+    let books = db.store.team_workload(o.today).await?;
+    let biggest = books
+        .iter()
+        .filter(|b| b.owner_id.is_some())
+        .max_by_key(|b| b.accounts)
+        .ok_or_else(|| anyhow::anyhow!("no CSM owns an account"))?;
+    let (mut csm, _) = time_get(
+        &client,
+        &format!(
+            "{base}/dashboard?fresh=true&owner_id={}",
+            biggest.owner_id.unwrap_or_default()
+        ),
+        &token,
+        o.rounds,
+    )
+    .await?;
+    let mut segments = serde_json::Map::new();
+    for segment in ["enterprise", "mid_market", "smb"] {
+        let (mut t, _) = time_get(
+            &client,
+            &format!("{base}/dashboard?fresh=true&segment={segment}"),
+            &token,
+            o.rounds,
+        )
+        .await?;
+        segments.insert(
+            segment.into(),
+            json!({"p50_ms": percentile(&mut t, 0.5), "p99_ms": percentile(&mut t, 0.99)}),
+        );
+    }
     let (mut map, map_bytes) =
         time_get(&client, &format!("{base}/renewals"), &token, o.rounds).await?;
     // The scheduler's job that computes the default dashboard and renewal map ahead, run once;
@@ -153,6 +184,8 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
         "accounts": o.accounts,
         "load_seconds": round(load_seconds),
         "dashboard_computed": {"p50_ms": percentile(&mut fresh, 0.5), "p99_ms": percentile(&mut fresh, 0.99), "bytes": dash_bytes},
+        "dashboard_csm_computed": {"accounts": biggest.accounts, "p50_ms": percentile(&mut csm, 0.5), "p99_ms": percentile(&mut csm, 0.99)},
+        "dashboard_segment_computed": segments,
         "dashboard_reused": {"p50_ms": percentile(&mut dash, 0.5), "p99_ms": percentile(&mut dash, 0.99)},
         "renewal_map": {"p50_ms": percentile(&mut map, 0.5), "p99_ms": percentile(&mut map, 0.99), "bytes": map_bytes},
         "precompute_seconds": round(precompute_seconds),

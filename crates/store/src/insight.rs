@@ -54,6 +54,71 @@ pub struct DashboardAccount {
     pub facts: AccountFacts,
 }
 
+/// Which accounts a dashboard covers: every live account, or those of one segment, coverage
+/// tier or CSM (all that are set). The filter is applied in SQL, so a CSM's or a segment's
+/// dashboard reads only its own accounts and their movements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DashboardScope {
+    pub segment: Option<ContractValueTier>,
+    pub tier: Option<CoverageTier>,
+    pub owner_id: Option<i64>,
+}
+
+impl DashboardScope {
+    fn is_all(&self) -> bool {
+        self.segment.is_none() && self.tier.is_none() && self.owner_id.is_none()
+    }
+
+    /// `AND …` conditions on the accounts table under `alias`, with the values to bind after
+    /// `first` earlier parameters (in order: segment, tier, owner).
+    /// Numbered `$n` parameters, which both backends read by number.
+    fn conditions(&self, alias: &str, first: usize) -> String {
+        let mut out = String::new();
+        let mut n = first;
+        let mut param = || {
+            n += 1;
+            format!("${n}")
+        };
+        if self.segment.is_some() {
+            out.push_str(&format!(" AND {alias}.contract_value_tier = {}", param()));
+        }
+        if self.tier.is_some() {
+            out.push_str(&format!(" AND {alias}.coverage_tier = {}", param()));
+        }
+        if self.owner_id.is_some() {
+            out.push_str(&format!(" AND {alias}.owner_id = {}", param()));
+        }
+        out
+    }
+
+    /// The values of [`DashboardScope::conditions`], in its order.
+    fn values(&self) -> (Option<String>, Option<String>, Option<i64>) {
+        (
+            self.segment.map(|x| x.to_string()),
+            self.tier.map(|x| x.to_string()),
+            self.owner_id,
+        )
+    }
+}
+
+/// Binds a scope's values (those set) to a query, in [`DashboardScope::conditions`]'s order.
+macro_rules! bind_scope {
+    ($q:expr, $scope:expr) => {{
+        let (segment, tier, owner) = $scope.values();
+        let mut q = $q;
+        if let Some(v) = segment {
+            q = q.bind(v);
+        }
+        if let Some(v) = tier {
+            q = q.bind(v);
+        }
+        if let Some(v) = owner {
+            q = q.bind(v);
+        }
+        q
+    }};
+}
+
 /// Accounts per health band on one snapshot day.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -318,10 +383,48 @@ impl Store {
     pub async fn dashboard_accounts(
         &self,
         period: Period,
+        scope: DashboardScope,
     ) -> Result<(Vec<DashboardAccount>, Option<NaiveDate>)> {
         let today = now().date_naive();
         let from_ts = start_of(period.from);
         let to_ts = start_of(period.to + Days::new(1));
+        // With a scope, the movements, touchpoints and snapshots are those of its accounts, read
+        // from them outwards (`CROSS JOIN` keeps SQLite from scanning the other table first).
+        let scoped = |columns: &str, table: &str, on: &str, first: usize| {
+            if scope.is_all() {
+                format!("SELECT {columns} FROM {table} x WHERE {on}")
+            } else {
+                format!(
+                    "SELECT {columns} FROM accounts s CROSS JOIN {table} x \
+                     WHERE x.account_id = s.id AND s.deleted_at IS NULL{} AND {on}",
+                    scope.conditions("s", first)
+                )
+            }
+        };
+        let accounts_sql = format!(
+            "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band, currency \
+             FROM accounts a WHERE deleted_at IS NULL{} ORDER BY id",
+            scope.conditions("a", 0)
+        );
+        // The kind is not read: it follows from the MRR before and after (see `classify`).
+        let movements_sql = scoped(
+            "x.account_id, x.effective_on, x.mrr_before_minor, x.mrr_after_minor",
+            "revenue_movements",
+            "x.effective_on <= $1 ORDER BY x.account_id, x.effective_on, x.id",
+            1,
+        );
+        let engaged_sql = scoped(
+            "DISTINCT x.account_id",
+            "touchpoints",
+            "x.occurred_at >= $1 AND x.occurred_at < $2",
+            2,
+        );
+        let snapshots_sql = scoped(
+            "x.account_id, x.score, x.band",
+            "health_snapshots",
+            "x.day = $1",
+            1,
+        );
         let (accounts, movements, engaged, snapshot_day): (
             Vec<AccountRow>,
             Vec<MovementRow>,
@@ -330,23 +433,19 @@ impl Store {
         ) = on_pool!(self, |pool| {
             // Independent reads, side by side on the pool: on SQLite each connection decodes its
             // rows on its own thread, and these are the dashboard's largest reads.
-            let accounts = sqlx::query_as::<_, AccountRow>(
-                "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band, currency \
-                 FROM accounts WHERE deleted_at IS NULL ORDER BY id",
+            let accounts =
+                bind_scope!(sqlx::query_as::<_, AccountRow>(&accounts_sql), scope).fetch_all(pool);
+            let movements = bind_scope!(
+                sqlx::query_as::<_, MovementRow>(&movements_sql).bind(period.to),
+                scope
             )
             .fetch_all(pool);
-            // The kind is not read: it follows from the MRR before and after (see `classify`).
-            let movements = sqlx::query_as::<_, MovementRow>(
-                "SELECT account_id, effective_on, mrr_before_minor, mrr_after_minor \
-                 FROM revenue_movements WHERE effective_on <= $1 ORDER BY account_id, effective_on, id",
+            let engaged = bind_scope!(
+                sqlx::query_scalar::<_, i64>(&engaged_sql)
+                    .bind(from_ts)
+                    .bind(to_ts),
+                scope
             )
-            .bind(period.to)
-            .fetch_all(pool);
-            let engaged = sqlx::query_scalar::<_, i64>(
-                "SELECT DISTINCT account_id FROM touchpoints WHERE occurred_at >= $1 AND occurred_at < $2",
-            )
-            .bind(from_ts)
-            .bind(to_ts)
             .fetch_all(pool);
             let day = async {
                 if period.to >= today {
@@ -369,12 +468,9 @@ impl Store {
             None if period.to < today => Some(HashMap::new()),
             Some(day) => {
                 let rows: Vec<(i64, Option<f64>, Option<String>)> = on_pool!(self, |pool| {
-                    sqlx::query_as(
-                        "SELECT account_id, score, band FROM health_snapshots WHERE day = $1",
-                    )
-                    .bind(day)
-                    .fetch_all(pool)
-                    .await?
+                    bind_scope!(sqlx::query_as(&snapshots_sql).bind(day), scope)
+                        .fetch_all(pool)
+                        .await?
                 });
                 Some(rows.into_iter().map(|(id, s, b)| (id, (s, b))).collect())
             }
@@ -427,31 +523,40 @@ impl Store {
     }
 
     /// For each month of the period, accounts per band on the latest snapshot day of that month.
-    pub async fn band_trend(&self, period: Period) -> Result<Vec<BandDay>> {
-        let days: Vec<NaiveDate> = on_pool!(self, |pool| {
-            sqlx::query_scalar(
-            "SELECT DISTINCT day FROM health_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day"
-        )
-        .bind(period.from)
-        .bind(period.to)
-        .fetch_all(pool)
-        .await?
-        });
-        let mut last_of_month: BTreeMap<(i32, u32), NaiveDate> = BTreeMap::new();
-        for d in days {
-            use chrono::Datelike;
-            last_of_month.insert((d.year(), d.month()), d);
+    pub async fn band_trend(&self, period: Period, scope: DashboardScope) -> Result<Vec<BandDay>> {
+        // Each calendar month's last snapshot day, one index probe a month (not every
+        // snapshot row of the period).
+        let mut last_of_month: Vec<NaiveDate> = Vec::new();
+        for month in period.calendar_months() {
+            let day: Option<NaiveDate> = on_pool!(self, |pool| {
+                sqlx::query_scalar(
+                    "SELECT MAX(day) FROM health_snapshots WHERE day >= $1 AND day <= $2",
+                )
+                .bind(month.from)
+                .bind(month.to)
+                .fetch_one(pool)
+                .await?
+            });
+            last_of_month.extend(day);
         }
         let mut out = Vec::new();
-        for day in last_of_month.into_values() {
-            // Counts only: answered from the (day, band) index without reading the rows.
-            let rows: Vec<(Option<String>, i64)> = on_pool!(self, |pool| {
-                sqlx::query_as(
-                    "SELECT band, COUNT(*) FROM health_snapshots WHERE day = $1 GROUP BY band",
+        for day in last_of_month {
+            // Counts only: for the whole portfolio, answered from the (day, band) index without
+            // reading the rows; for a scope, from its accounts' snapshots of the day.
+            let sql = if scope.is_all() {
+                "SELECT band, COUNT(*) FROM health_snapshots WHERE day = $1 GROUP BY band"
+                    .to_string()
+            } else {
+                format!(
+                    "SELECT h.band, COUNT(*) FROM accounts a CROSS JOIN health_snapshots h \
+                     WHERE h.account_id = a.id AND h.day = $1 AND a.deleted_at IS NULL{} GROUP BY h.band",
+                    scope.conditions("a", 1)
                 )
-                .bind(day)
-                .fetch_all(pool)
-                .await?
+            };
+            let rows: Vec<(Option<String>, i64)> = on_pool!(self, |pool| {
+                bind_scope!(sqlx::query_as(&sql).bind(day), scope)
+                    .fetch_all(pool)
+                    .await?
             });
             let mut b = BandDay {
                 day,

@@ -55,8 +55,8 @@ pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
 pub use insight::{
-    BandDay, CurrentIndicators, DashboardAccount, DecidedRenewal, InsightSettings, OpenRenewal,
-    RatedRenewal, RenewalFeatures, RenewalGroup, RenewalMapData, StoredChurnModel,
+    BandDay, CurrentIndicators, DashboardAccount, DashboardScope, DecidedRenewal, InsightSettings,
+    OpenRenewal, RatedRenewal, RenewalFeatures, RenewalGroup, RenewalMapData, StoredChurnModel,
     WeightSuggestion,
 };
 pub use journeys::{AccountJourney, Journey};

@@ -1681,7 +1681,7 @@ impl Store {
     }
 
     async fn compute_incentive_actuals(&self, period: Period) -> Result<HashMap<i64, Actuals>> {
-        let (accounts, _) = self.dashboard_accounts(period).await?;
+        let (accounts, _) = self.dashboard_accounts(period, Default::default()).await?;
         let decided = self.decided_renewals(period.from, period.to).await?;
         let prev = previous_period(period);
         let rows: Vec<(Option<i64>, i64, DateTime<Utc>)> = on_pool!(self, |pool| {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use kizuna_domain::account::AccountDraft;
+use kizuna_domain::account::{AccountDraft, ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
 use kizuna_domain::ids::{AccountId, SubscriptionId};
 use kizuna_domain::indicator::AdoptionSettings;
@@ -18,7 +18,7 @@ use kizuna_domain::ticket::{TicketDraft, TicketSeverity};
 use kizuna_domain::touchpoint::{TouchpointDraft, TouchpointKind};
 use kizuna_domain::usage::NewUsageEvent;
 use kizuna_store::testing::{self, TestDb};
-use kizuna_store::{Actor, InsightSettings, Store, StoreError};
+use kizuna_store::{Actor, DashboardScope, InsightSettings, Store, StoreError};
 
 const ACTOR: Actor = Actor::System("test");
 
@@ -167,7 +167,10 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
             from: d("2026-01-01"),
             to: d("2026-03-31"),
         };
-        let (accounts, health_day) = store.dashboard_accounts(q1).await.unwrap();
+        let (accounts, health_day) = store
+            .dashboard_accounts(q1, Default::default())
+            .await
+            .unwrap();
         assert_eq!(health_day, Some(d("2026-03-31")));
         assert_eq!(accounts.len(), 6);
         let facts: Vec<_> = accounts.iter().map(|x| &x.facts).collect();
@@ -194,12 +197,81 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
         assert_eq!((fig.live_accounts, fig.engaged_accounts), (5, 2));
 
         // The band trend takes each month's last snapshot day.
-        let trend = store.band_trend(q1).await.unwrap();
+        let trend = store.band_trend(q1, Default::default()).await.unwrap();
         assert_eq!(trend.len(), 1, "{trend:?}");
         assert_eq!(
             (trend[0].day, trend[0].red, trend[0].green),
             (d("2026-03-31"), 2, 2)
         );
+
+        // A scope reads only its accounts, in SQL: the same accounts, facts and band counts as
+        // filtering the whole portfolio. A and C are enterprise, D is enterprise and high touch.
+        testing::execute(
+            &store,
+            &format!(
+                "UPDATE accounts SET contract_value_tier = 'enterprise' WHERE id IN ({}, {}, {})",
+                a.0, c.0, dd.0
+            ),
+        )
+        .await
+        .unwrap();
+        testing::execute(
+            &store,
+            &format!(
+                "UPDATE accounts SET coverage_tier = 'high_touch' WHERE id = {}",
+                dd.0
+            ),
+        )
+        .await
+        .unwrap();
+        let (all, _) = store
+            .dashboard_accounts(q1, Default::default())
+            .await
+            .unwrap();
+        let enterprise = DashboardScope {
+            segment: Some(ContractValueTier::Enterprise),
+            ..Default::default()
+        };
+        let (scoped, day) = store.dashboard_accounts(q1, enterprise).await.unwrap();
+        assert_eq!(day, Some(d("2026-03-31")));
+        let ids: Vec<_> = scoped.iter().map(|x| x.id).collect();
+        assert_eq!(ids, [a.0, c.0, dd.0]);
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|x| x.segment == Some(ContractValueTier::Enterprise))
+            .cloned()
+            .collect();
+        assert_eq!(scoped, expected);
+        // Touchpoints are scoped too: A and D engaged, C's touchpoint counts but C is gone.
+        let facts: Vec<_> = scoped.iter().map(|x| &x.facts).collect();
+        let fig = Figures::compute(&facts, q1, None);
+        assert_eq!((fig.live_accounts, fig.engaged_accounts), (2, 2));
+        assert_eq!(fig.retention.start_mrr, 400.0);
+        let both = DashboardScope {
+            segment: Some(ContractValueTier::Enterprise),
+            tier: Some(CoverageTier::HighTouch),
+            owner_id: None,
+        };
+        let (scoped, _) = store.dashboard_accounts(q1, both).await.unwrap();
+        assert_eq!(scoped.iter().map(|x| x.id).collect::<Vec<_>>(), [dd.0]);
+        let nobody = DashboardScope {
+            owner_id: Some(999_999),
+            ..Default::default()
+        };
+        assert!(store
+            .dashboard_accounts(q1, nobody)
+            .await
+            .unwrap()
+            .0
+            .is_empty());
+        // Band counts of the scope: A green, C red, D green on 2026-03-31.
+        let trend = store.band_trend(q1, enterprise).await.unwrap();
+        assert_eq!(
+            (trend[0].day, trend[0].red, trend[0].yellow, trend[0].green),
+            (d("2026-03-31"), 1, 0, 2)
+        );
+        let trend = store.band_trend(q1, nobody).await.unwrap();
+        assert_eq!((trend[0].red, trend[0].green), (0, 0));
 
         // Settings: a negative cost is refused; a cost is kept.
         let bad = store

@@ -110,9 +110,12 @@ pub async fn dashboard_handler(
     }
     let period = Period { from, to };
     let by = q.by.as_deref().unwrap_or("segment");
-    let (accounts, health_day) = state.store.dashboard_accounts(period).await?;
+    let (accounts, health_day) = state
+        .store
+        .dashboard_accounts(period, Default::default())
+        .await?;
     let settings = state.store.insight_settings().await?;
-    let bands = state.store.band_trend(period).await?;
+    let bands = state.store.band_trend(period, Default::default()).await?;
     let team = if by == "csm" {
         state.store.team_workload_ahead(ctx.today).await?
     } else {

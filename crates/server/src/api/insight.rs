@@ -264,13 +264,12 @@ async fn compute_dashboard(
     tier: Option<CoverageTier>,
     owner_id: Option<i64>,
 ) -> ApiResult<axum::body::Bytes> {
-    let (accounts, health_day) = s.store.dashboard_accounts(period).await?;
-    let accounts: Vec<_> = accounts
-        .into_iter()
-        .filter(|a| segment.is_none_or(|x| a.segment == Some(x)))
-        .filter(|a| tier.is_none_or(|x| a.tier == x))
-        .filter(|a| owner_id.is_none_or(|x| a.owner_id == Some(x)))
-        .collect();
+    let scope = kizuna_store::DashboardScope {
+        segment,
+        tier,
+        owner_id,
+    };
+    let (accounts, health_day) = s.store.dashboard_accounts(period, scope).await?;
     let settings = s.store.insight_settings().await?;
     let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
     let overall = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
@@ -290,7 +289,7 @@ async fn compute_dashboard(
         by_coverage_tier,
         by_csm,
         trend,
-        health_trend: s.store.band_trend(period).await?,
+        health_trend: s.store.band_trend(period, scope).await?,
         definitions: definitions(&[
             "health_mix",
             "portfolio_score",
