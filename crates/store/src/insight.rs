@@ -55,8 +55,8 @@ pub struct DashboardAccount {
 }
 
 /// Which accounts a dashboard covers: every live account, or those of one segment, coverage
-/// tier or CSM (all that are set). The filter is applied in SQL, so a CSM's or a segment's
-/// dashboard reads only its own accounts and their movements.
+/// tier or CSM (all that are set). A CSM's book is selected in SQL, so their dashboard reads only
+/// their accounts, movements, touchpoints and snapshots; the band trend counts the whole scope.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DashboardScope {
     pub segment: Option<ContractValueTier>,
@@ -385,21 +385,31 @@ impl Store {
         period: Period,
         scope: DashboardScope,
     ) -> Result<(Vec<DashboardAccount>, Option<NaiveDate>)> {
+        let wanted = scope;
+        // Only a CSM's book is selected in SQL (through the owner index). A segment or tier is a
+        // large share of the portfolio: selecting it through its index reads the rows at random
+        // and took longer than reading everything in order (measured, BENCHMARKS.md), so those
+        // are filtered after the read.
+        let scope = DashboardScope {
+            owner_id: scope.owner_id,
+            ..Default::default()
+        };
         let today = now().date_naive();
         let from_ts = start_of(period.from);
         let to_ts = start_of(period.to + Days::new(1));
-        // With a scope, the movements, touchpoints and snapshots are those of its accounts, read
-        // from them outwards (`CROSS JOIN` keeps SQLite from scanning the other table first).
-        let scoped = |columns: &str, table: &str, on: &str, first: usize| {
-            if scope.is_all() {
-                format!("SELECT {columns} FROM {table} x WHERE {on}")
+        // With a scope, the movements, touchpoints and snapshots are those of its accounts.
+        // (Driving these reads from the accounts with a `CROSS JOIN` was tried: it helps a CSM's
+        // small book but doubles a large segment's time, which then sorts its movements.)
+        let scoped = |columns: &str, table: &str, on: &str, order: &str, first: usize| {
+            let only = if scope.is_all() {
+                String::new()
             } else {
                 format!(
-                    "SELECT {columns} FROM accounts s CROSS JOIN {table} x \
-                     WHERE x.account_id = s.id AND s.deleted_at IS NULL{} AND {on}",
+                    " AND x.account_id IN (SELECT s.id FROM accounts s WHERE s.deleted_at IS NULL{})",
                     scope.conditions("s", first)
                 )
-            }
+            };
+            format!("SELECT {columns} FROM {table} x WHERE {on}{only}{order}")
         };
         let accounts_sql = format!(
             "SELECT id, contract_value_tier, coverage_tier, owner_id, health_score, health_band, currency \
@@ -410,19 +420,22 @@ impl Store {
         let movements_sql = scoped(
             "x.account_id, x.effective_on, x.mrr_before_minor, x.mrr_after_minor",
             "revenue_movements",
-            "x.effective_on <= $1 ORDER BY x.account_id, x.effective_on, x.id",
+            "x.effective_on <= $1",
+            " ORDER BY x.account_id, x.effective_on, x.id",
             1,
         );
         let engaged_sql = scoped(
             "DISTINCT x.account_id",
             "touchpoints",
             "x.occurred_at >= $1 AND x.occurred_at < $2",
+            "",
             2,
         );
         let snapshots_sql = scoped(
             "x.account_id, x.score, x.band",
             "health_snapshots",
             "x.day = $1",
+            "",
             1,
         );
         let (accounts, movements, engaged, snapshot_day): (
@@ -489,6 +502,13 @@ impl Store {
         }
         let mut out = Vec::with_capacity(accounts.len());
         for (id, segment, tier, owner_id, score, band, currency) in accounts {
+            let segment = parse_opt(segment.as_deref(), "contract_value_tier")?;
+            let tier = parse(&tier, "coverage_tier")?;
+            if wanted.segment.is_some_and(|x| segment != Some(x))
+                || wanted.tier.is_some_and(|x| tier != x)
+            {
+                continue;
+            }
             let mut moves = Vec::new();
             for (on, before, after) in by_account.remove(&id).unwrap_or_default() {
                 // Whether a rise from zero is new or a return does not matter here.
@@ -508,8 +528,8 @@ impl Store {
             };
             out.push(DashboardAccount {
                 id,
-                segment: parse_opt(segment.as_deref(), "contract_value_tier")?,
-                tier: parse(&tier, "coverage_tier")?,
+                segment,
+                tier,
                 owner_id,
                 facts: AccountFacts {
                     movements: moves,
