@@ -561,15 +561,17 @@ impl Store {
         }
         let mut out = Vec::new();
         for day in last_of_month {
-            // Counts only: for the whole portfolio, answered from the (day, band) index without
-            // reading the rows; for a scope, from its accounts' snapshots of the day.
+            // Counts only, answered from the (day, band) index without reading the rows.
             let sql = if scope.is_all() {
                 "SELECT band, COUNT(*) FROM health_snapshots WHERE day = $1 GROUP BY band"
                     .to_string()
             } else {
+                // The day's entries of the (day, band) index, kept when their account is in the
+                // scope: one ordered pass whatever the scope's size (driving it from the accounts
+                // read a large segment's rows at random: 1.4–2.2 s at 100,000 accounts).
                 format!(
-                    "SELECT h.band, COUNT(*) FROM accounts a CROSS JOIN health_snapshots h \
-                     WHERE h.account_id = a.id AND h.day = $1 AND a.deleted_at IS NULL{} GROUP BY h.band",
+                    "SELECT h.band, COUNT(*) FROM health_snapshots h WHERE h.day = $1 \
+                     AND h.account_id IN (SELECT a.id FROM accounts a WHERE a.deleted_at IS NULL{}) GROUP BY h.band",
                     scope.conditions("a", 1)
                 )
             };
