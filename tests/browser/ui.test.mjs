@@ -360,6 +360,16 @@ describe("Kizuna web UI", () => {
     await shot(admin, "insight-dashboard-ja");
     await admin.goto(`${BASE}/insight?by=csm`);
     assert.match(await admin.textContent("section.card:last-of-type thead"), /CSM/);
+    // A standard period is one click away; a segment narrows every figure.
+    await admin.click("nav.presets a:has-text('前四半期')");
+    assert.match(await admin.textContent("nav.presets a.current"), /前四半期/);
+    await admin.selectOption("form.filters select[name=segment]", "enterprise");
+    await admin.click("form.filters button[type=submit]");
+    assert.match(admin.url(), /segment=enterprise/);
+    assert.equal(await admin.inputValue("form.filters select[name=segment]"), "enterprise");
+    assert.match(await admin.textContent("nav.presets a.current"), /前四半期/, "the same period, now as dates");
+    assert.ok((await admin.isVisible(".kpis")) || (await admin.isVisible(".empty")));
+    await shot(admin, "insight-dashboard-segment-ja");
     await admin.goto(`${BASE}/insight/renewals`);
     await admin.waitForSelector("#renewal-chart canvas");
     assert.match(await admin.textContent("main"), /リスク加重 ARR/);

@@ -147,11 +147,45 @@ pub async fn run(
     // The team pages read the whole book's figures the scheduler computes ahead every five
     // minutes (`insight.precompute`).
     store.precompute_team(today).await?;
+    // So do the dashboards of the standard periods, the renewal page, the churn drivers and the
+    // riskiest accounts.
+    let ahead = Instant::now();
+    let dashboards = store.precompute_dashboards(today).await?;
+    store
+        .precompute_renewal_page(today, &Default::default())
+        .await?;
+    store
+        .precompute_insight_pages(today, &Default::default())
+        .await?;
+    let precompute_seconds = ahead.elapsed().as_secs_f64();
     let tasks = rules.effects.tasks_created + cadence.tasks_created;
 
     let server = crate::QuietServer::start(&store).await?;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
+    // A churn model trained on the last year's renewals (their lead-time indicators were kept by
+    // the churn drivers above), so the prediction page rates every account; its riskiest list is
+    // computed ahead as the scheduler does.
+    let window = kizuna_domain::insight::dashboard::Period {
+        from: today - chrono::Duration::days(365),
+        to: today,
+    };
+    let model = match kizuna_server::api::insight::train_and_keep(
+        &server.state,
+        window,
+        kizuna_domain::insight::DEFAULT_LEAD_DAYS,
+        &actor,
+    )
+    .await
+    {
+        Ok(m) => {
+            store
+                .precompute_insight_pages(today, &Default::default())
+                .await?;
+            json!({"renewals": m.model.validation.train_renewals + m.model.validation.test_renewals, "validation_auc": m.model.validation.auc})
+        }
+        Err(e) => json!({"not_trained": format!("{e:?}")}),
+    };
 
     let detail = biggest.items.first().map(|a| a.id.0).unwrap_or(1);
     // A business review of the biggest account over the last quarter.
@@ -249,6 +283,25 @@ pub async fn run(
         ("team_competency", "/team/competency".into(), &admin_cookie),
         ("team_ladder", "/team/ladder".into(), &admin_cookie),
         ("team_incentives", "/team/incentives".into(), &admin_cookie),
+        ("insight_dashboard", "/insight".into(), &admin_cookie),
+        (
+            "insight_dashboard_by_csm",
+            "/insight?period=last_12_months&by=csm".into(),
+            &admin_cookie,
+        ),
+        (
+            "insight_dashboard_quarter_segment",
+            "/insight?period=last_quarter&segment=enterprise".into(),
+            &admin_cookie,
+        ),
+        (
+            "insight_dashboard_csm_book",
+            format!("/insight?period=this_year&owner={}", csm.0),
+            &admin_cookie,
+        ),
+        ("insight_renewals", "/insight/renewals".into(), &admin_cookie),
+        ("insight_drivers", "/insight/drivers".into(), &admin_cookie),
+        ("insight_prediction", "/insight/prediction".into(), &admin_cookie),
         ("reports_list", "/reports".into(), &admin_cookie),
         (
             "report_grouped",
@@ -308,6 +361,9 @@ pub async fn run(
         "accounts": accounts,
         "requests": all.len(),
         "load_seconds": round(load_seconds),
+        "dashboards_computed_ahead": dashboards,
+        "churn_model": model,
+        "precompute_seconds": round(precompute_seconds),
         "tasks": tasks,
         "p50_ms": percentile(&mut all, 0.5),
         "p99_ms": percentile(&mut all, 0.99),

@@ -57,7 +57,7 @@ pub struct DashboardAccount {
 /// Which accounts a dashboard covers: every live account, or those of one segment, coverage
 /// tier or CSM (all that are set). A CSM's book is selected in SQL, so their dashboard reads only
 /// their accounts, movements, touchpoints and snapshots; the band trend counts the whole scope.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct DashboardScope {
     pub segment: Option<ContractValueTier>,
     pub tier: Option<CoverageTier>,
@@ -65,7 +65,7 @@ pub struct DashboardScope {
 }
 
 impl DashboardScope {
-    fn is_all(&self) -> bool {
+    pub(crate) fn is_all(&self) -> bool {
         self.segment.is_none() && self.tier.is_none() && self.owner_id.is_none()
     }
 
@@ -120,7 +120,7 @@ macro_rules! bind_scope {
 }
 
 /// Accounts per health band on one snapshot day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BandDay {
     pub day: NaiveDate,
@@ -130,7 +130,7 @@ pub struct BandDay {
 }
 
 /// An open renewal: an active term ending in the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenRenewal {
     pub subscription_id: i64,
@@ -542,10 +542,9 @@ impl Store {
         Ok((out, health_day))
     }
 
-    /// For each month of the period, accounts per band on the latest snapshot day of that month.
-    pub async fn band_trend(&self, period: Period, scope: DashboardScope) -> Result<Vec<BandDay>> {
-        // Each calendar month's last snapshot day, one index probe a month (not every
-        // snapshot row of the period).
+    /// Each calendar month's last snapshot day in the period, one index probe a month (not every
+    /// snapshot row of the period).
+    pub(crate) async fn month_end_snapshot_days(&self, period: Period) -> Result<Vec<NaiveDate>> {
         let mut last_of_month: Vec<NaiveDate> = Vec::new();
         for month in period.calendar_months() {
             let day: Option<NaiveDate> = on_pool!(self, |pool| {
@@ -559,6 +558,12 @@ impl Store {
             });
             last_of_month.extend(day);
         }
+        Ok(last_of_month)
+    }
+
+    /// For each month of the period, accounts per band on the latest snapshot day of that month.
+    pub async fn band_trend(&self, period: Period, scope: DashboardScope) -> Result<Vec<BandDay>> {
+        let last_of_month = self.month_end_snapshot_days(period).await?;
         let mut out = Vec::new();
         for day in last_of_month {
             // Counts only, answered from the (day, band) index without reading the rows.
@@ -1494,6 +1499,100 @@ impl Store {
             band_rates,
             model,
         })
+    }
+}
+
+/// Renewals the web UI's renewal page lists.
+pub const RENEWAL_PAGE_ROWS: usize = 200;
+
+/// The web UI's renewal page: open renewals from 90 days back (overdue, undecided) to twelve
+/// months ahead, the first [`RENEWAL_PAGE_ROWS`] of them rated, the forecast by month, and the
+/// rates of the renewals decided in the last year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenewalPage {
+    pub total: usize,
+    pub rows: Vec<PageRenewal>,
+    pub forecast: Vec<kizuna_domain::insight::renewals::MonthForecast>,
+    pub rates: kizuna_domain::insight::renewals::RenewalRates,
+}
+
+/// One renewal of the page with its churn probability (when a model is trained) and the risk
+/// the forecast uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageRenewal {
+    pub renewal: OpenRenewal,
+    pub churn_probability: Option<f64>,
+    pub risk: Option<f64>,
+}
+
+/// Under `renewals|`, so that a CSM's call clears it with the API's maps.
+fn renewal_page_key(today: NaiveDate) -> String {
+    format!("renewals|web|{today}")
+}
+
+impl Store {
+    /// The renewal page, computed now.
+    pub async fn renewal_page(
+        &self,
+        today: NaiveDate,
+        adoption: &AdoptionSettings,
+    ) -> Result<RenewalPage> {
+        use kizuna_domain::insight::renewals;
+        let (from, to) = (today - Days::new(90), today + chrono::Months::new(12));
+        let map = self
+            .renewal_map(from, to, adoption, RENEWAL_PAGE_ROWS, 0)
+            .await?;
+        let decided = self.decided_renewals(today - Days::new(365), today).await?;
+        let rates = renewals::rates(
+            &decided
+                .iter()
+                .map(|r| renewals::Decided::new(r.mrr, r.next_mrr, r.outcome))
+                .collect::<Vec<_>>(),
+        );
+        Ok(RenewalPage {
+            total: map.total,
+            rows: map
+                .page
+                .into_iter()
+                .map(|r| PageRenewal {
+                    renewal: r.renewal,
+                    churn_probability: r.churn_probability,
+                    risk: r.risk.map(|x| x.0),
+                })
+                .collect(),
+            forecast: map.forecast,
+            rates,
+        })
+    }
+
+    /// The renewal page computed ahead in the last [`crate::AHEAD_SECONDS`] (and since the last
+    /// call was set), else computed now.
+    pub async fn renewal_page_or_compute(
+        &self,
+        today: NaiveDate,
+        adoption: &AdoptionSettings,
+    ) -> Result<RenewalPage> {
+        let newer_than = now() - chrono::Duration::seconds(crate::AHEAD_SECONDS);
+        if let Some(text) = self
+            .precomputed(&renewal_page_key(today), newer_than)
+            .await?
+        {
+            if let Ok(page) = serde_json::from_str(&text) {
+                return Ok(page);
+            }
+        }
+        self.renewal_page(today, adoption).await
+    }
+
+    /// Computes the renewal page ahead and keeps it.
+    pub async fn precompute_renewal_page(
+        &self,
+        today: NaiveDate,
+        adoption: &AdoptionSettings,
+    ) -> Result<()> {
+        let page = self.renewal_page(today, adoption).await?;
+        let text = serde_json::to_string(&page).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.put_precomputed(&renewal_page_key(today), &text).await
     }
 }
 

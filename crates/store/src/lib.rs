@@ -12,10 +12,12 @@
 #[macro_use]
 mod macros;
 mod accounts;
+mod ahead;
 mod audit;
 pub mod automation;
 mod champions;
 mod contacts;
+mod dashboard;
 mod error;
 mod features;
 mod health;
@@ -48,16 +50,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountDetail, AccountFilter, LifecycleTransition};
+pub use ahead::{Computed, RiskyAccount, RISKIEST_ROWS};
 pub use audit::{Actor, AuditEntry};
 pub use automation::AutomationContext;
 pub use champions::ChampionPass;
+pub use dashboard::{dashboard_key, standard_periods, Breakdown, Dashboard, AHEAD_SECONDS};
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
 pub use import::AccountUpsert;
 pub use insight::{
     BandDay, CurrentIndicators, DashboardAccount, DashboardScope, DecidedRenewal, InsightSettings,
-    OpenRenewal, RatedRenewal, RenewalFeatures, RenewalGroup, RenewalMapData, StoredChurnModel,
-    WeightSuggestion,
+    OpenRenewal, PageRenewal, RatedRenewal, RenewalFeatures, RenewalGroup, RenewalMapData,
+    RenewalPage, StoredChurnModel, WeightSuggestion, RENEWAL_PAGE_ROWS,
 };
 pub use journeys::{AccountJourney, Journey};
 pub use reports::{

@@ -17,6 +17,7 @@ use kizuna_domain::subscription::{SubscriptionDraft, SubscriptionStatus};
 use kizuna_domain::ticket::{TicketDraft, TicketSeverity};
 use kizuna_domain::touchpoint::{TouchpointDraft, TouchpointKind};
 use kizuna_domain::usage::NewUsageEvent;
+use kizuna_domain::user::{NewUser, Role, UserDraft};
 use kizuna_store::testing::{self, TestDb};
 use kizuna_store::{Actor, DashboardScope, InsightSettings, Store, StoreError};
 
@@ -272,6 +273,112 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
         );
         let trend = store.band_trend(q1, nobody).await.unwrap();
         assert_eq!((trend[0].red, trend[0].green), (0, 0));
+
+        // Computed ahead: every standard period, for the whole book and each segment, coverage
+        // tier and CSM that has accounts, with the same figures as computing it on request.
+        let csm = store
+            .create_user(
+                NewUser::parse(UserDraft {
+                    email: Some("csm@example.com".into()),
+                    name: Some("CSM".into()),
+                    role: Some(Role::Csm),
+                    ..Default::default()
+                })
+                .unwrap(),
+                None,
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        testing::execute(
+            &store,
+            &format!(
+                "UPDATE accounts SET owner_id = {} WHERE id IN ({}, {})",
+                csm.id.0, b.0, dd.0
+            ),
+        )
+        .await
+        .unwrap();
+        let end = d("2026-03-31");
+        let kept = store.precompute_dashboards(end).await.unwrap();
+        let periods = kizuna_store::standard_periods(end);
+        assert_eq!(periods.len(), 5);
+        assert!(periods.iter().any(|(_, p)| *p == q1), "{periods:?}");
+        let mut scopes = vec![
+            DashboardScope::default(),
+            enterprise,
+            DashboardScope {
+                owner_id: Some(csm.id.0),
+                ..Default::default()
+            },
+        ];
+        for t in CoverageTier::ALL {
+            scopes.push(DashboardScope {
+                tier: Some(*t),
+                ..Default::default()
+            });
+        }
+        let mut found = 0;
+        for (_, period) in &periods {
+            for scope in &scopes {
+                let Some(text) = store.dashboard_ahead(*period, *scope).await.unwrap() else {
+                    assert!(
+                        scope.tier.is_some(),
+                        "{period:?} {scope:?} not computed ahead"
+                    );
+                    continue;
+                };
+                found += 1;
+                let mut ahead: kizuna_store::Dashboard = serde_json::from_str(&text).unwrap();
+                let mut now = store.dashboard(*period, *scope).await.unwrap();
+                assert!(!now.definitions.is_empty());
+                ahead.computed_at = now.computed_at;
+                now.definitions.clear();
+                assert_eq!(ahead, now, "{period:?} {scope:?}");
+            }
+            // A scope without accounts is not kept.
+            assert!(store
+                .dashboard_ahead(*period, nobody)
+                .await
+                .unwrap()
+                .is_none());
+        }
+        // Per period: the whole book, enterprise, the CSM and the two coverage tiers in use.
+        assert_eq!((found, kept), (5 * 5, 5 * 5));
+        let ahead: kizuna_store::Dashboard = serde_json::from_str(
+            &store
+                .dashboard_ahead(q1, enterprise)
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                ahead.overall.live_accounts,
+                ahead.overall.retention.start_mrr
+            ),
+            (2, 400.0)
+        );
+        assert_eq!(
+            (ahead.health_trend[0].red, ahead.health_trend[0].green),
+            (1, 2)
+        );
+        let ahead = store
+            .dashboard_or_compute(
+                q1,
+                DashboardScope {
+                    owner_id: Some(csm.id.0),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        // B (yellow) and D (green) on 2026-03-31.
+        assert_eq!(
+            (ahead.health_trend[0].yellow, ahead.health_trend[0].green),
+            (1, 1)
+        );
 
         // Settings: a negative cost is refused; a cost is kept.
         let bad = store

@@ -500,7 +500,12 @@ pub(crate) fn json_editor(ctx: &Ctx, e: Editor) -> Markup {
 pub struct RulesQuery {
     pub edit: Option<i64>,
     pub new: Option<String>,
+    /// The first running playbook listed (the playbooks page lists [`RUN_ROWS`] at a time).
+    pub offset: Option<i64>,
 }
+
+/// Running playbooks listed on a page.
+const RUN_ROWS: i64 = 50;
 
 pub async fn rules_page(
     State(state): State<WebState>,
@@ -683,9 +688,12 @@ pub async fn playbooks_page(
     Query(q): Query<RulesQuery>,
 ) -> WebResult<Response> {
     let i = ctx.i18n;
-    let (books, runs) = futures::try_join!(
+    let offset = q.offset.unwrap_or(0).max(0);
+    let (books, (total_runs, runs)) = futures::try_join!(
         state.store.list_playbooks(),
-        state.store.playbook_runs(None, None, Some("active")),
+        state
+            .store
+            .playbook_runs_page(None, None, Some("active"), RUN_ROWS, offset, true),
     )?;
     // The editor: a playbook as JSON (key, name, anchor, steps with day offsets and owner roles).
     let editing: Option<(Option<i64>, String)> = if !ctx.is_admin() {
@@ -777,6 +785,7 @@ pub async fn playbooks_page(
                         }
                     }
                 }
+                (pager_for("/automation/playbooks", i, "runs=active", offset, RUN_ROWS, total_runs))
             }
         }
     };

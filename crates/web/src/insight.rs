@@ -7,13 +7,11 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
+use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
-use kizuna_domain::insight::dashboard::{self, Figures, Period};
+use kizuna_domain::insight::dashboard::{Figures, Period};
 use kizuna_domain::insight::definitions;
-use kizuna_domain::insight::drivers;
-use kizuna_domain::insight::model;
-use kizuna_domain::insight::renewals::{self, RenewalOutcome};
 use kizuna_domain::insight::DEFAULT_LEAD_DAYS;
 use kizuna_domain::money::Currency;
 use maud::{html, Markup};
@@ -25,9 +23,6 @@ use crate::i18n::I18n;
 use crate::layout::{empty, json_script, page, Nav, Scripts};
 use crate::session::Ctx;
 use crate::WebState;
-
-/// Rows the renewal list and the prediction list show.
-const LIST_ROWS: usize = 200;
 
 fn definition(i: I18n, key: &str) -> Markup {
     let text = definitions::get(key).map(|d| if i.lang() == "ja" { d.ja } else { d.en });
@@ -80,8 +75,13 @@ fn subnav(i: I18n, current: &str) -> Markup {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashboardQuery {
+    /// A standard period by name (see `kizuna_store::standard_periods`); `from` / `to` when not.
+    period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    segment: Option<String>,
+    tier: Option<String>,
+    owner: Option<String>,
     by: Option<String>,
 }
 
@@ -95,55 +95,108 @@ fn date_param(raw: Option<&str>) -> WebResult<Option<NaiveDate>> {
     }
 }
 
-/// The executive dashboard.
+fn choice<T: std::str::FromStr>(raw: Option<&str>, field: &str) -> WebResult<Option<T>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| WebError::Invalid(format!("{field}: {s} is not one of the choices"))),
+    }
+}
+
+/// The scope as query parameters (`&segment=…&tier=…&owner=…`, those set).
+fn scope_query(scope: &kizuna_store::DashboardScope) -> String {
+    let mut out = String::new();
+    if let Some(s) = scope.segment {
+        out.push_str(&format!("&segment={}", s.as_str()));
+    }
+    if let Some(t) = scope.tier {
+        out.push_str(&format!("&tier={}", t.as_str()));
+    }
+    if let Some(o) = scope.owner_id {
+        out.push_str(&format!("&owner={o}"));
+    }
+    out
+}
+
+/// The executive dashboard: a standard period or any other, the whole book or one segment,
+/// coverage tier or CSM. The standard periods of the whole book and of each single scope are
+/// computed ahead by the scheduler and read here; any other is computed on the request.
 pub async fn dashboard_handler(
     State(state): State<WebState>,
     ctx: Ctx,
     Query(q): Query<DashboardQuery>,
 ) -> WebResult<Response> {
     let i = ctx.i18n;
-    let to = date_param(q.to.as_deref())?.unwrap_or(ctx.today);
-    let from = date_param(q.from.as_deref())?
-        .unwrap_or_else(|| to.with_day(1).unwrap_or(to) - Months::new(11));
-    if from > to {
-        return Err(WebError::Invalid(i.tr("insight.bad_period").to_string()));
-    }
-    let period = Period { from, to };
+    let presets = kizuna_store::standard_periods(ctx.today);
+    let preset = q
+        .period
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|name| {
+            presets
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| {
+                    WebError::Invalid(format!("period: {name} is not one of the choices"))
+                })
+        })
+        .transpose()?;
+    let period = match preset {
+        Some(p) => p,
+        None => {
+            let to = date_param(q.to.as_deref())?.unwrap_or(ctx.today);
+            let from = date_param(q.from.as_deref())?
+                .unwrap_or_else(|| to.with_day(1).unwrap_or(to) - Months::new(11));
+            if from > to {
+                return Err(WebError::Invalid(i.tr("insight.bad_period").to_string()));
+            }
+            Period { from, to }
+        }
+    };
+    let (from, to) = (period.from, period.to);
+    let scope = kizuna_store::DashboardScope {
+        segment: choice(q.segment.as_deref(), "segment")?,
+        tier: choice(q.tier.as_deref(), "tier")?,
+        owner_id: choice(q.owner.as_deref(), "owner")?,
+    };
     let by = q.by.as_deref().unwrap_or("segment");
-    let (accounts, health_day) = state
-        .store
-        .dashboard_accounts(period, Default::default())
-        .await?;
-    let settings = state.store.insight_settings().await?;
-    let bands = state.store.band_trend(period, Default::default()).await?;
-    let team = if by == "csm" {
+    let d = state.store.dashboard_or_compute(period, scope).await?;
+    let team = if by == "csm" && scope == Default::default() {
         state.store.team_workload_ahead(ctx.today).await?
     } else {
         Vec::new()
     };
     let users = state.store.list_users().await?;
-    let names: HashMap<i64, String> = users.into_iter().map(|u| (u.id.0, u.name)).collect();
-    let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
-    let f = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
-    let trend = dashboard::monthly_trend(&facts, period);
-    let keyed: Vec<(String, &dashboard::AccountFacts)> = accounts
+    let names: HashMap<i64, String> = users.iter().map(|u| (u.id.0, u.name.clone())).collect();
+    let f = &d.overall;
+    let trend = &d.trend;
+    let bands = &d.health_trend;
+    let health_day = d.health_day;
+    let (groups_of, vocabulary) = match by {
+        "tier" => (&d.by_coverage_tier, "tier"),
+        "csm" => (&d.by_csm, "csm"),
+        _ => (&d.by_segment, "segment"),
+    };
+    let groups: Vec<(String, &Figures)> = groups_of
         .iter()
-        .map(|a| {
-            let key = match by {
-                "tier" => i.label("tier", a.tier.as_str()),
-                "csm" => a
-                    .owner_id
-                    .and_then(|o| names.get(&o).cloned())
-                    .unwrap_or_else(|| i.tr("insight.unowned").to_string()),
-                _ => a.segment.map_or_else(
-                    || i.tr("insight.no_segment").to_string(),
-                    |s| i.label("segment", s.as_str()),
-                ),
+        .map(|g| {
+            let label = match (vocabulary, g.key.as_str()) {
+                ("csm", "none") => i.tr("insight.unowned").to_string(),
+                ("csm", id) => id
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or_else(|| id.to_string()),
+                ("segment", "none") => i.tr("insight.no_segment").to_string(),
+                (v, key) => i.label(v, key),
             };
-            (key, &a.facts)
+            (label, &g.figures)
         })
         .collect();
-    let groups = dashboard::breakdown(keyed, period);
+    let nothing = f.live_accounts == 0 && f.retention.accounts_at_start == 0;
     let cur = Currency::JPY;
     let r = &f.retention;
     let chart = json!({
@@ -164,9 +217,38 @@ pub async fn dashboard_handler(
     let body = html! {
         h1 { (title) }
         (subnav(i, "/insight"))
+        nav.presets aria-label=(i.tr("insight.period")) {
+            @for (name, p) in &presets {
+                a href=(format!("/insight?period={name}&by={by}{}", scope_query(&scope))) .current[*p == period] { (i.tr(&format!("insight.period_{name}"))) }
+            }
+        }
         form.filters method="get" action="/insight" {
             label { (i.tr("insight.from")) " " input type="date" name="from" value=(from.to_string()); }
             label { (i.tr("insight.to")) " " input type="date" name="to" value=(to.to_string()); }
+            label { (i.tr("accounts.segment")) " "
+                select name="segment" {
+                    option value="" { (i.tr("filter.any")) }
+                    @for v in ContractValueTier::NAMES {
+                        option value=(v) selected[scope.segment.is_some_and(|x| x.as_str() == *v)] { (i.label("segment", v)) }
+                    }
+                }
+            }
+            label { (i.tr("accounts.tier")) " "
+                select name="tier" {
+                    option value="" { (i.tr("filter.any")) }
+                    @for v in CoverageTier::NAMES {
+                        option value=(v) selected[scope.tier.is_some_and(|x| x.as_str() == *v)] { (i.label("tier", v)) }
+                    }
+                }
+            }
+            label { (i.tr("accounts.owner")) " "
+                select name="owner" {
+                    option value="" { (i.tr("filter.any")) }
+                    @for u in &users {
+                        option value=(u.id.0) selected[scope.owner_id == Some(u.id.0)] { (u.name) }
+                    }
+                }
+            }
             label { (i.tr("insight.by")) " "
                 select name="by" {
                     @for (v, k) in [("segment", "insight.by_segment"), ("tier", "insight.by_tier"), ("csm", "insight.by_csm")] {
@@ -176,7 +258,8 @@ pub async fn dashboard_handler(
             }
             button type="submit" { (i.tr("insight.show")) }
         }
-        @if accounts.is_empty() {
+        p.muted { (i.trf("insight.computed_at", &[("time", &i.datetime(d.computed_at))])) }
+        @if nothing {
             (empty(i, "portfolio.empty", "portfolio.empty_hint"))
         } @else {
             section.kpis {
@@ -228,6 +311,7 @@ pub async fn dashboard_handler(
                     } }
                     tbody {
                         @for (k, g) in &groups {
+                            @let g = *g;
                             tr {
                                 td { (k) }
                                 td.num { (i.int(g.retention.accounts_at_start as i64)) }
@@ -278,27 +362,16 @@ pub async fn dashboard_handler(
 pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebResult<Response> {
     let i = ctx.i18n;
     let today = ctx.today;
-    let (from, to) = (today - Days::new(90), today + Months::new(12));
-    let map = state
+    // Computed ahead by the scheduler every few minutes (and again after a call is set).
+    let kizuna_store::RenewalPage {
+        total,
+        rows,
+        forecast,
+        rates,
+    } = state
         .store
-        .renewal_map(from, to, &state.config.adoption, LIST_ROWS, 0)
+        .renewal_page_or_compute(today, &state.config.adoption)
         .await?;
-    let (total, forecast) = (map.total, map.forecast);
-    let rows: Vec<_> = map
-        .page
-        .into_iter()
-        .map(|r| (r.renewal, r.churn_probability, r.risk.map(|x| x.0)))
-        .collect();
-    let decided = state
-        .store
-        .decided_renewals(today - Days::new(365), today)
-        .await?;
-    let rates = renewals::rates(
-        &decided
-            .iter()
-            .map(|r| renewals::Decided::new(r.mrr, r.next_mrr, r.outcome))
-            .collect::<Vec<_>>(),
-    );
     let cur = Currency::JPY;
     let chart = json!({
         "months": forecast.iter().map(|m| i.trf("insight.month", &[("y", &m.month.year().to_string()), ("m", &m.month.month().to_string())])).collect::<Vec<_>>(),
@@ -346,7 +419,8 @@ pub async fn renewals_handler(State(state): State<WebState>, ctx: Ctx) -> WebRes
                 table.list {
                     thead { tr { th { (i.tr("accounts.renewal")) } th { (i.tr("accounts.name")) } th.num { (i.tr("accounts.arr")) } th { (i.tr("accounts.health")) } th.num { (i.tr("insight.probability")) } th { (i.tr("insight.call")) } th.num { (i.tr("insight.risk")) } } }
                     tbody {
-                        @for (r, p, risk) in &rows {
+                        @for row in &rows {
+                            @let (r, p, risk) = (&row.renewal, &row.churn_probability, &row.risk);
                             tr {
                                 td { (i.date(r.renewal_date)) }
                                 td { a href=(format!("/accounts/{}", r.account_id)) { (r.account_name) } }
@@ -382,24 +456,15 @@ pub async fn drivers_handler(
     if !(1..=730).contains(&lead) {
         return Err(WebError::Invalid(i.tr("insight.bad_lead").to_string()));
     }
-    let rows = state
+    // The default lead time is computed ahead by the scheduler; another is computed now (and
+    // the indicators at that lead time kept for the next time).
+    let kizuna_store::Computed {
+        computed_at,
+        value: a,
+    } = state
         .store
-        .renewal_features(
-            ctx.today - Days::new(365),
-            ctx.today,
-            lead,
-            &state.config.adoption,
-            true,
-            false,
-        )
+        .churn_drivers_or_compute(ctx.today, lead, &state.config.adoption)
         .await?;
-    let a = drivers::analyse(rows.iter().map(|r| {
-        (
-            r.renewal.outcome == RenewalOutcome::Churned,
-            r.indicators.as_ref(),
-            r.score,
-        )
-    }));
     let name = |ind: &str| {
         ind.strip_prefix("metric:")
             .map_or_else(|| i.label("indicator", ind), |m| m.to_string())
@@ -418,6 +483,7 @@ pub async fn drivers_handler(
             button type="submit" { (i.tr("insight.show")) }
         }
         p { (i.trf("insight.drivers_basis", &[("n", &i.int(a.renewals as i64)), ("churned", &i.int(a.churned as i64)), ("renewed", &i.int(a.renewed as i64)), ("lead", &i.int(lead))])) }
+        p.muted { (i.trf("insight.computed_at", &[("time", &i.datetime(computed_at))])) }
         @if a.churned == 0 || a.renewed == 0 {
             (empty(i, "insight.drivers_empty", "insight.drivers_empty_hint"))
         } @else {
@@ -472,18 +538,10 @@ pub async fn prediction_handler(State(state): State<WebState>, ctx: Ctx) -> WebR
         };
         return Ok(page(&ctx, title, Nav::Insight, Scripts::Basic, body));
     };
-    let c = &m.model.coefficients;
-    let mut preds: Vec<_> = state
-        .store
-        .current_indicators(None)
-        .await?
-        .into_iter()
-        .map(|a| {
-            let (p, factors) = c.predict(&model::values_of(&a.indicators, &c.features));
-            (a, p, factors)
-        })
-        .collect();
-    preds.sort_by(|x, y| y.1.total_cmp(&x.1));
+    let kizuna_store::Computed {
+        computed_at,
+        value: preds,
+    } = state.store.riskiest_or_compute(ctx.today, &m).await?;
     let v = &m.model.validation;
     let chart = json!({
         "predicted": v.calibration.iter().map(|b| (b.mean_predicted * 1000.0).round() / 10.0).collect::<Vec<_>>(),
@@ -503,6 +561,7 @@ pub async fn prediction_handler(State(state): State<WebState>, ctx: Ctx) -> WebR
             ("test", &i.int(v.test_renewals as i64)), ("test_from", &i.date(v.test_from)), ("test_to", &i.date(v.test_to)),
             ("trained", &i.datetime(m.trained_at)),
         ])) }
+        p.muted { (i.trf("insight.computed_at", &[("time", &i.datetime(computed_at))])) }
         div.columns {
             section.card {
                 h2 { (i.tr("insight.calibration")) (definition(i, "calibration")) }
@@ -522,11 +581,11 @@ pub async fn prediction_handler(State(state): State<WebState>, ctx: Ctx) -> WebR
                 table.list {
                     thead { tr { th { (i.tr("accounts.name")) } th.num { (i.tr("insight.probability")) } th { (i.tr("insight.top_factors")) } } }
                     tbody {
-                        @for (a, p, factors) in preds.iter().take(LIST_ROWS) {
+                        @for a in &preds {
                             tr {
                                 td { a href=(format!("/accounts/{}", a.account_id)) { (a.account_name) } }
-                                td.num { (pct(i, Some(*p))) }
-                                td { @for f in factors.iter().filter(|f| f.contribution > 0.0).take(3) { span.tag { (i.label("indicator", &f.feature)) } " " } }
+                                td.num { (pct(i, Some(a.probability))) }
+                                td { @for f in &a.factors { span.tag { (i.label("indicator", &f.feature)) } " " } }
                             }
                         }
                     }

@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
-use kizuna_domain::insight::dashboard::{self, Figures, Period, TrendPoint};
+use kizuna_domain::insight::dashboard::Period;
 use kizuna_domain::insight::definitions::{Definition, DEFINITIONS};
 use kizuna_domain::insight::drivers::{self, Analysis};
 use kizuna_domain::insight::model::{self, Factor, ModelError, Sample, Validation};
@@ -21,8 +21,8 @@ use kizuna_domain::insight::renewals::{
 use kizuna_domain::insight::DEFAULT_LEAD_DAYS;
 use kizuna_domain::ValidationError;
 use kizuna_store::{
-    BandDay, DecidedRenewal, InsightSettings, OpenRenewal, RenewalFeatures, StoredChurnModel,
-    WeightSuggestion,
+    dashboard_key, Dashboard, DecidedRenewal, InsightSettings, OpenRenewal, RenewalFeatures,
+    StoredChurnModel, WeightSuggestion,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -133,44 +133,6 @@ impl DashboardCache {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Breakdown {
-    /// The segment, tier or CSM id; `none` for accounts without one.
-    pub key: String,
-    pub figures: Figures,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Dashboard {
-    pub period: Period,
-    /// When these figures were computed (a dashboard is reused for a minute).
-    pub computed_at: chrono::DateTime<Utc>,
-    /// The day the health figures are from (today, or the last snapshot day of a past period).
-    pub health_day: Option<NaiveDate>,
-    pub overall: Figures,
-    pub by_segment: Vec<Breakdown>,
-    pub by_coverage_tier: Vec<Breakdown>,
-    pub by_csm: Vec<Breakdown>,
-    /// Retention per calendar month of the period.
-    pub trend: Vec<TrendPoint>,
-    /// Accounts per band on the last snapshot day of each month.
-    pub health_trend: Vec<BandDay>,
-    pub definitions: Vec<Definition>,
-}
-
-fn breakdowns<'a, K: Ord + Clone + ToString + 'a>(
-    accounts: impl IntoIterator<Item = (Option<K>, &'a dashboard::AccountFacts)>,
-    p: Period,
-) -> Vec<Breakdown> {
-    dashboard::breakdown(accounts, p)
-        .into_iter()
-        .map(|(k, figures)| Breakdown {
-            key: k.map_or_else(|| "none".to_string(), |k| k.to_string()),
-            figures,
-        })
-        .collect()
-}
-
 /// The executive dashboard for a period: accounts and ARR by health band, portfolio score, logo
 /// churn, GRR, NRR, net new MRR from existing customers, revenue churned and expanded, retention
 /// cost and engagement coverage; overall and per segment, coverage tier and CSM; a monthly
@@ -187,55 +149,42 @@ async fn get_dashboard(
     let period = window(Some(q.from.unwrap_or(default_from)), Some(to), 0)?;
     let segment: Option<ContractValueTier> = parse_param("segment", q.segment.as_deref())?;
     let tier: Option<CoverageTier> = parse_param("coverage_tier", q.coverage_tier.as_deref())?;
-    let key = dashboard_key(period, segment, tier, q.owner_id);
+    let scope = kizuna_store::DashboardScope {
+        segment,
+        tier,
+        owner_id: q.owner_id,
+    };
+    let key = dashboard_key(period, scope);
     let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
     if !q.fresh.unwrap_or(false) {
         if let Some(body) = s.insight_cache.get(&key) {
             return Ok((json, body).into_response());
         }
-        // Computed ahead by the scheduler (`insight.precompute`, the default view).
-        let newer_than = Utc::now() - chrono::Duration::seconds(PRECOMPUTED_SECONDS);
-        if let Some(body) = s.store.precomputed(&key, newer_than).await? {
+        // Computed ahead by the scheduler (`insight.precompute`: the standard periods, the
+        // whole book and each segment, tier and CSM).
+        if let Some(body) = s.store.dashboard_ahead(period, scope).await? {
             return Ok((json, body).into_response());
         }
     }
-    let body = compute_dashboard(&s, period, segment, tier, q.owner_id).await?;
+    let dashboard = s.store.dashboard(period, scope).await?;
+    let body = axum::body::Bytes::from(serde_json::to_vec(&dashboard).map_err(ApiError::internal)?);
     s.insight_cache.put(key, body.clone());
     Ok((json, body).into_response())
 }
 
-/// How old a dashboard or renewal map computed ahead may be and still be served.
-pub const PRECOMPUTED_SECONDS: i64 = 15 * 60;
+/// How old a renewal map computed ahead may be and still be served.
+pub const PRECOMPUTED_SECONDS: i64 = kizuna_store::AHEAD_SECONDS;
 
-fn dashboard_key(
-    period: Period,
-    segment: Option<ContractValueTier>,
-    tier: Option<CoverageTier>,
-    owner_id: Option<i64>,
-) -> String {
-    format!(
-        "dashboard|{}|{}|{segment:?}|{tier:?}|{owner_id:?}",
-        period.from, period.to
-    )
-}
-
-/// Computes the default dashboard (twelve months to today, the whole portfolio), the
-/// default renewal map and the team pages' whole-book figures (incentive actuals per plan
-/// period, today's workload), and keeps them for every instance to serve: what an executive opens
-/// first is never computed while they wait. Run by the scheduler every few minutes.
+/// Computes the dashboards of the standard periods (the whole book and each segment, coverage
+/// tier and CSM), the default renewal map (the API's and the web page's) and the team pages'
+/// whole-book figures (incentive actuals per plan period, today's workload), and keeps them for
+/// every instance to serve: what an executive opens first is never computed while they wait. Run by the scheduler every few minutes.
 pub async fn precompute(s: &AppState) -> Result<String, String> {
     let started = std::time::Instant::now();
     let to = today();
-    let period = Period {
-        from: (to.with_day(1).unwrap_or(to)) - Months::new(11),
-        to,
-    };
-    let body = compute_dashboard(s, period, None, None, None)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    s.store
-        .put_precomputed(&dashboard_key(period, None, None, None), &text)
+    let dashboards = s
+        .store
+        .precompute_dashboards(to)
         .await
         .map_err(|e| e.to_string())?;
     let map = build_renewal_map(s, 12, 500, 0)
@@ -246,68 +195,22 @@ pub async fn precompute(s: &AppState) -> Result<String, String> {
         .put_precomputed(&renewal_key(12, 500, 0), &text)
         .await
         .map_err(|e| e.to_string())?;
+    s.store
+        .precompute_renewal_page(to, &s.config.health.adoption)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.store
+        .precompute_insight_pages(to, &s.config.health.adoption)
+        .await
+        .map_err(|e| e.to_string())?;
     let team = s
         .store
         .precompute_team(to)
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!(
-        "dashboard, renewal map and {team} team results computed in {:.2} s",
+        "{dashboards} dashboards, the renewal maps, churn drivers, riskiest accounts and {team} team results computed in {:.2} s",
         started.elapsed().as_secs_f64()
-    ))
-}
-
-async fn compute_dashboard(
-    s: &AppState,
-    period: Period,
-    segment: Option<ContractValueTier>,
-    tier: Option<CoverageTier>,
-    owner_id: Option<i64>,
-) -> ApiResult<axum::body::Bytes> {
-    let scope = kizuna_store::DashboardScope {
-        segment,
-        tier,
-        owner_id,
-    };
-    let (accounts, health_day) = s.store.dashboard_accounts(period, scope).await?;
-    let settings = s.store.insight_settings().await?;
-    let facts: Vec<&dashboard::AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
-    let overall = Figures::compute(&facts, period, settings.cs_team_monthly_cost);
-    let trend = dashboard::monthly_trend(&facts, period);
-    let by = |key: &dyn Fn(&kizuna_store::DashboardAccount) -> Option<String>| {
-        breakdowns(accounts.iter().map(|a| (key(a), &a.facts)), period)
-    };
-    let by_segment = by(&|a| a.segment.map(|x| x.to_string()));
-    let by_coverage_tier = by(&|a| Some(a.tier.to_string()));
-    let by_csm = by(&|a| a.owner_id.map(|x| x.to_string()));
-    let dashboard = Dashboard {
-        period,
-        computed_at: Utc::now(),
-        health_day,
-        overall,
-        by_segment,
-        by_coverage_tier,
-        by_csm,
-        trend,
-        health_trend: s.store.band_trend(period, scope).await?,
-        definitions: definitions(&[
-            "health_mix",
-            "portfolio_score",
-            "start_mrr",
-            "logo_churn",
-            "grr",
-            "nrr",
-            "net_new_mrr_existing",
-            "expansion_mrr",
-            "contraction_mrr",
-            "churned_mrr",
-            "new_mrr",
-            "retention_cost",
-            "engagement_coverage",
-        ]),
-    };
-    Ok(axum::body::Bytes::from(
-        serde_json::to_vec(&dashboard).map_err(ApiError::internal)?,
     ))
 }
 
@@ -610,7 +513,23 @@ async fn churn_drivers(
 ) -> ApiResult<Json<ChurnDrivers>> {
     let w = window(q.from, q.to, 365)?;
     let lead_days = lead(q.lead_days)?;
-    let rows = lead_time_features(&s, w, lead_days, q.refresh.unwrap_or(false)).await?;
+    let refresh = q.refresh.unwrap_or(false);
+    // The year to today is what the web page shows: kept by `insight.precompute` for the default
+    // lead time, computed here for any other.
+    if !refresh && w.to == today() && w.from == today() - Days::new(365) {
+        let kept = s
+            .store
+            .churn_drivers_or_compute(w.to, lead_days, &s.config.health.adoption)
+            .await?;
+        return Ok(Json(ChurnDrivers {
+            from: w.from,
+            to: w.to,
+            lead_days,
+            analysis: kept.value,
+            definitions: definitions(&["auc", "separation", "effect_size", "health_score_auc"]),
+        }));
+    }
+    let rows = lead_time_features(&s, w, lead_days, refresh).await?;
     Ok(Json(analyse(&rows, w, lead_days)))
 }
 

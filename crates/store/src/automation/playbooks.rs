@@ -286,13 +286,32 @@ impl Store {
         Ok(())
     }
 
-    /// Runs with their steps, newest first, optionally of one account / playbook / status.
+    /// Runs with their steps, newest first (at most 500), optionally of one account / playbook /
+    /// status.
     pub async fn playbook_runs(
         &self,
         account_id: Option<i64>,
         playbook_id: Option<i64>,
         status: Option<&str>,
     ) -> Result<Vec<PlaybookRun>> {
+        Ok(self
+            .playbook_runs_page(account_id, playbook_id, status, 500, 0, false)
+            .await?
+            .1)
+    }
+
+    /// One page of [`Store::playbook_runs`] (`limit` runs from `offset`), with how many match
+    /// when `count` is set (else 0).
+    pub async fn playbook_runs_page(
+        &self,
+        account_id: Option<i64>,
+        playbook_id: Option<i64>,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+        count: bool,
+    ) -> Result<(i64, Vec<PlaybookRun>)> {
+        let (limit, offset) = (limit.clamp(1, 5000), offset.max(0));
         // Only the filters given (so the account index serves a Customer 360); ids are typed
         // numbers and the status one of three words, written into the text.
         let mut filter = vec!["1 = 1".to_string()];
@@ -315,16 +334,18 @@ impl Store {
         let runs_sql = format!(
             "SELECT r.id, r.playbook_id, p.key, p.name, r.account_id, a.name, r.status, r.started_on, r.started_by, r.finished_at \
              FROM playbook_runs r JOIN playbooks p ON p.id = r.playbook_id JOIN accounts a ON a.id = r.account_id \
-             WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT 500"
+             WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT {limit} OFFSET {offset}"
         );
+        let count_sql = format!("SELECT COUNT(*) FROM playbook_runs r WHERE {filter}");
         let steps_sql = format!(
             "SELECT s.run_id, s.step, s.due_on, s.status, s.task_id, t.status, s.done_at FROM playbook_steps s \
              LEFT JOIN tasks t ON t.id = s.task_id WHERE s.run_id IN \
-             (SELECT r.id FROM playbook_runs r WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT 500) \
+             (SELECT r.id FROM playbook_runs r WHERE {filter} ORDER BY r.started_at DESC, r.id DESC LIMIT {limit} OFFSET {offset}) \
              ORDER BY s.run_id, s.step"
         );
         #[allow(clippy::type_complexity)]
-        let (runs, all_steps): (
+        let (total, runs, all_steps): (
+            i64,
             Vec<(
                 i64,
                 i64,
@@ -349,7 +370,12 @@ impl Store {
         ) = on_pool!(self, |pool| {
             let runs = sqlx::query_as(&runs_sql).fetch_all(pool).await?;
             let steps = sqlx::query_as(&steps_sql).fetch_all(pool).await?;
-            (runs, steps)
+            let total: i64 = if count {
+                sqlx::query_scalar(&count_sql).fetch_one(pool).await?
+            } else {
+                0
+            };
+            (total, runs, steps)
         });
         let mut steps_of: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
         for st in all_steps {
@@ -393,7 +419,7 @@ impl Store {
                 total_steps,
             });
         }
-        Ok(out)
+        Ok((total, out))
     }
 
     /// Carries out every pending step whose day has come: its task, its e-mail, its touchpoint to
