@@ -267,7 +267,7 @@ impl Store {
                     days.insert(*day, counts);
                 }
             }
-            let whole = self.band_trend(period, all).await?;
+            let whole = self.band_counts_on(&snapshot_days, all).await?;
             let refs: Vec<&DashboardAccount> = accounts.iter().collect();
             let d = assemble(period, &refs, health_day, whole, cost);
             self.put_precomputed(&dashboard_key(period, all), &to_json(&d)?)

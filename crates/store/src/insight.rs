@@ -563,9 +563,18 @@ impl Store {
 
     /// For each month of the period, accounts per band on the latest snapshot day of that month.
     pub async fn band_trend(&self, period: Period, scope: DashboardScope) -> Result<Vec<BandDay>> {
-        let last_of_month = self.month_end_snapshot_days(period).await?;
+        let days = self.month_end_snapshot_days(period).await?;
+        self.band_counts_on(&days, scope).await
+    }
+
+    /// Accounts of the scope per band on each of `days`.
+    pub(crate) async fn band_counts_on(
+        &self,
+        days: &[NaiveDate],
+        scope: DashboardScope,
+    ) -> Result<Vec<BandDay>> {
         let mut out = Vec::new();
-        for day in last_of_month {
+        for &day in days {
             // Counts only, answered from the (day, band) index without reading the rows.
             let sql = if scope.is_all() {
                 "SELECT band, COUNT(*) FROM health_snapshots WHERE day = $1 GROUP BY band"
