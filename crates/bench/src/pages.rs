@@ -299,6 +299,24 @@ pub async fn run(
             format!("/insight?period=this_year&owner={}", csm.0),
             &admin_cookie,
         ),
+        (
+            "insight_dashboard_custom_past",
+            format!(
+                "/insight?from={}&to={}",
+                today - chrono::Duration::days(150),
+                today - chrono::Duration::days(30)
+            ),
+            &admin_cookie,
+        ),
+        (
+            "insight_dashboard_custom_segment_csm",
+            format!(
+                "/insight?from={}&to={today}&segment=enterprise&owner={}",
+                today - chrono::Duration::days(45),
+                csm.0
+            ),
+            &admin_cookie,
+        ),
         ("insight_renewals", "/insight/renewals".into(), &admin_cookie),
         ("insight_drivers", "/insight/drivers".into(), &admin_cookie),
         ("insight_prediction", "/insight/prediction".into(), &admin_cookie),

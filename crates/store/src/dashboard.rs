@@ -3,22 +3,20 @@
 //! [`Store::band_trend`]; and the same dashboards computed ahead for the standard periods and
 //! every single-dimension scope, so that what an executive opens is read, not computed.
 //!
-//! Computing ahead reads the whole book once per period and derives every scope from it in
-//! memory; the band trends of all scopes come from one grouped count per month-end snapshot day.
-//! A dashboard computed ahead holds the same figures as computing it on request (tested on both
-//! backends).
+//! Computing ahead reads the whole book once (see [`crate::book`]) and derives every period and
+//! scope from it in memory; the band trends of all scopes come from one grouped count per
+//! month-end snapshot day. A dashboard computed ahead holds the same figures as computing it on
+//! request (tested on both backends). Any other period or scope is computed from the book the
+//! instance holds when it has a recent one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use kizuna_domain::account::{ContractValueTier, CoverageTier};
-use kizuna_domain::health::HealthBand;
 use kizuna_domain::insight::dashboard::{self, AccountFacts, Figures, Period, TrendPoint};
 use kizuna_domain::insight::definitions::{Definition, DEFINITIONS};
 use serde::{Deserialize, Serialize};
 
 use crate::insight::{BandDay, DashboardAccount, DashboardScope};
-use crate::rows::{parse, parse_opt};
 use crate::{now, Result, Store};
 
 /// The figures of one group of a breakdown (a segment, a coverage tier or a CSM's id; `none`
@@ -142,8 +140,17 @@ fn breakdowns<'a>(
         .collect()
 }
 
-/// The dashboard of some accounts (already those of the scope).
-fn assemble(
+/// How a breakdown groups an account.
+type GroupKey = fn(&DashboardAccount) -> Option<String>;
+
+fn breakdown_by(accounts: &[&DashboardAccount], p: Period, key: GroupKey) -> Vec<Breakdown> {
+    breakdowns(accounts.iter().map(|a| (key(a), &a.facts)), p)
+}
+
+/// The dashboard of some accounts (already those of the scope). The three breakdowns are
+/// computed on a second thread while this one computes the overall figures and the trend: at
+/// 100,000 accounts each is several passes over every account.
+pub(crate) fn assemble(
     period: Period,
     accounts: &[&DashboardAccount],
     health_day: Option<NaiveDate>,
@@ -151,18 +158,30 @@ fn assemble(
     monthly_cs_cost: Option<f64>,
 ) -> Dashboard {
     let facts: Vec<&AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
-    let by = |key: &dyn Fn(&DashboardAccount) -> Option<String>| {
-        breakdowns(accounts.iter().map(|a| (key(a), &a.facts)), period)
-    };
+    let (overall, trend, (by_segment, by_coverage_tier, by_csm)) = std::thread::scope(|s| {
+        let groups = s.spawn(|| {
+            (
+                breakdown_by(accounts, period, |a| a.segment.map(|x| x.to_string())),
+                breakdown_by(accounts, period, |a| Some(a.tier.to_string())),
+                breakdown_by(accounts, period, |a| a.owner_id.map(|x| x.to_string())),
+            )
+        });
+        let overall = Figures::compute(&facts, period, monthly_cs_cost);
+        let trend = dashboard::monthly_trend(&facts, period);
+        let groups = groups
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (overall, trend, groups)
+    });
     Dashboard {
         period,
         computed_at: now(),
         health_day,
-        overall: Figures::compute(&facts, period, monthly_cs_cost),
-        by_segment: by(&|a| a.segment.map(|x| x.to_string())),
-        by_coverage_tier: by(&|a| Some(a.tier.to_string())),
-        by_csm: by(&|a| a.owner_id.map(|x| x.to_string())),
-        trend: dashboard::monthly_trend(&facts, period),
+        overall,
+        by_segment,
+        by_coverage_tier,
+        by_csm,
+        trend,
         health_trend,
         definitions: DEFINITIONS
             .iter()
@@ -171,12 +190,6 @@ fn assemble(
             .collect(),
     }
 }
-
-/// Accounts per band of each scope on one snapshot day.
-type ScopeCounts = HashMap<DashboardScope, [i64; 3]>;
-
-/// Band, segment, coverage tier, owner and how many accounts have them.
-type ScopeCountRow = (Option<String>, Option<String>, String, Option<i64>, i64);
 
 impl Store {
     /// The dashboard of a period and scope, computed now.
@@ -207,7 +220,8 @@ impl Store {
     }
 
     /// The dashboard of a period and scope: the one computed ahead when there is one, else
-    /// computed now.
+    /// computed from the book this instance holds, else computed now from the database (and
+    /// the book read in the background for the next request).
     pub async fn dashboard_or_compute(
         &self,
         period: Period,
@@ -218,21 +232,28 @@ impl Store {
                 return Ok(d);
             }
         }
-        self.dashboard(period, scope).await
+        match self.held_book() {
+            Some(book) => self.dashboard_from_book(&book, period, scope).await,
+            None => {
+                self.refresh_book_in_background();
+                self.dashboard(period, scope).await
+            }
+        }
     }
 
     /// Computes ahead the dashboards of every standard period (see [`standard_periods`]) for
     /// the whole book and for each segment, coverage tier and CSM that has accounts, and keeps
-    /// them. Returns how many were kept.
+    /// them; all from one read of the book, which this instance then holds for the dashboards
+    /// of other periods and scopes (see [`Store::refresh_book`]). Returns how many were kept.
     pub async fn precompute_dashboards(&self, today: NaiveDate) -> Result<usize> {
+        let book = self.refresh_book(today).await?;
         let settings = self.insight_settings().await?;
         let cost = settings.cs_team_monthly_cost;
-        // The scoped band counts of each snapshot day, shared by the periods.
-        let mut days: HashMap<NaiveDate, ScopeCounts> = HashMap::new();
         let mut kept = 0;
         for (_, period) in standard_periods(today) {
             let all = DashboardScope::default();
-            let (accounts, health_day) = self.dashboard_accounts(period, all).await?;
+            let (health_day, health) = self.book_health(&book, period, all).await?;
+            let accounts = book.dashboard_accounts(period, all, health.as_deref());
             let mut scopes: BTreeMap<String, (DashboardScope, Vec<&DashboardAccount>)> =
                 BTreeMap::new();
             for a in &accounts {
@@ -260,91 +281,21 @@ impl Store {
                     });
                 }
             }
-            let snapshot_days = self.month_end_snapshot_days(period).await?;
-            for day in &snapshot_days {
-                if !days.contains_key(day) {
-                    let counts = self.band_counts_by_scope(*day).await?;
-                    days.insert(*day, counts);
-                }
-            }
-            let whole = self.band_counts_on(&snapshot_days, all).await?;
+            let days = self.month_end_snapshot_days(period).await?;
+            let whole = self.book_band_trend(&book, &days, all).await?;
             let refs: Vec<&DashboardAccount> = accounts.iter().collect();
             let d = assemble(period, &refs, health_day, whole, cost);
             self.put_precomputed(&dashboard_key(period, all), &to_json(&d)?)
                 .await?;
             kept += 1;
             for (key, (scope, members)) in scopes {
-                let trend = snapshot_days
-                    .iter()
-                    .map(|day| {
-                        let [red, yellow, green] = days
-                            .get(day)
-                            .and_then(|c| c.get(&scope))
-                            .copied()
-                            .unwrap_or_default();
-                        BandDay {
-                            day: *day,
-                            red,
-                            yellow,
-                            green,
-                        }
-                    })
-                    .collect();
+                let trend = self.book_band_trend(&book, &days, scope).await?;
                 let d = assemble(period, &members, health_day, trend, cost);
                 self.put_precomputed(&key, &to_json(&d)?).await?;
                 kept += 1;
             }
         }
         Ok(kept)
-    }
-
-    /// Per live account's segment, coverage tier and owner, its snapshot's band on `day`,
-    /// counted once in a grouped query and summed into every single-dimension scope.
-    async fn band_counts_by_scope(&self, day: NaiveDate) -> Result<ScopeCounts> {
-        let rows: Vec<ScopeCountRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT h.band, a.contract_value_tier, a.coverage_tier, a.owner_id, COUNT(*) \
-                     FROM health_snapshots h JOIN accounts a ON a.id = h.account_id \
-                     WHERE h.day = $1 AND a.deleted_at IS NULL \
-                     GROUP BY h.band, a.contract_value_tier, a.coverage_tier, a.owner_id",
-            )
-            .bind(day)
-            .fetch_all(pool)
-            .await?
-        });
-        let mut out = ScopeCounts::new();
-        for (band, segment, tier, owner, count) in rows {
-            let slot = match parse_opt::<HealthBand>(band.as_deref(), "health band")? {
-                Some(HealthBand::Red) => 0,
-                Some(HealthBand::Yellow) => 1,
-                Some(HealthBand::Green) => 2,
-                None => continue,
-            };
-            let segment: Option<ContractValueTier> =
-                parse_opt(segment.as_deref(), "contract_value_tier")?;
-            let tier: CoverageTier = parse(&tier, "coverage_tier")?;
-            let all = DashboardScope::default();
-            let mut scopes = vec![DashboardScope {
-                tier: Some(tier),
-                ..all
-            }];
-            if let Some(segment) = segment {
-                scopes.push(DashboardScope {
-                    segment: Some(segment),
-                    ..all
-                });
-            }
-            if let Some(owner) = owner {
-                scopes.push(DashboardScope {
-                    owner_id: Some(owner),
-                    ..all
-                });
-            }
-            for scope in scopes {
-                out.entry(scope).or_default()[slot] += count;
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -69,6 +69,18 @@ impl DashboardScope {
         self.segment.is_none() && self.tier.is_none() && self.owner_id.is_none()
     }
 
+    /// Whether an account of this segment, coverage tier and owner is in the scope.
+    pub(crate) fn admits(
+        &self,
+        segment: Option<ContractValueTier>,
+        tier: CoverageTier,
+        owner_id: Option<i64>,
+    ) -> bool {
+        self.segment.is_none_or(|x| segment == Some(x))
+            && self.tier.is_none_or(|x| tier == x)
+            && self.owner_id.is_none_or(|x| owner_id == Some(x))
+    }
+
     /// `AND …` conditions on the accounts table under `alias`, with the values to bind after
     /// `first` earlier parameters (in order: segment, tier, owner).
     /// Numbered `$n` parameters, which both backends read by number.
@@ -234,10 +246,10 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
 
 /// Converts minor units by currency code, parsing each code once.
 #[derive(Default)]
-struct Money(HashMap<String, Currency>);
+pub(crate) struct Money(HashMap<String, Currency>);
 
 impl Money {
-    fn major(&mut self, code: &str, minor: i64) -> Result<f64> {
+    pub(crate) fn major(&mut self, code: &str, minor: i64) -> Result<f64> {
         if let Some(c) = self.0.get(code) {
             return Ok(c.to_major(minor));
         }
@@ -247,7 +259,7 @@ impl Money {
     }
 }
 
-type AccountRow = (
+pub(crate) type AccountRow = (
     i64,
     Option<String>,
     String,
@@ -257,6 +269,41 @@ type AccountRow = (
     String,
 );
 type MovementRow = (i64, NaiveDate, i64, i64);
+
+/// One account row and its movements (oldest first, in minor units) as the dashboard reads
+/// them: the movements classified and in major units, the health as the row has it, not
+/// engaged.
+pub(crate) fn dashboard_account(
+    (id, segment, tier, owner_id, score, band, currency): AccountRow,
+    movements: Vec<(NaiveDate, i64, i64)>,
+    money: &mut Money,
+) -> Result<DashboardAccount> {
+    let mut moves = Vec::with_capacity(movements.len());
+    for (on, before, after) in movements {
+        // Whether a rise from zero is new or a return does not matter here.
+        let Some(kind) = classify(before, after, true) else {
+            continue;
+        };
+        moves.push(Move {
+            on,
+            kind,
+            before: money.major(&currency, before)?,
+            after: money.major(&currency, after)?,
+        });
+    }
+    Ok(DashboardAccount {
+        id,
+        segment: parse_opt(segment.as_deref(), "contract_value_tier")?,
+        tier: parse(&tier, "coverage_tier")?,
+        owner_id,
+        facts: AccountFacts {
+            movements: moves,
+            score,
+            band: parse_opt(band.as_deref(), "health band")?,
+            engaged: false,
+        },
+    })
+}
 /// A snapshot's score and band.
 type ScoreBand = (Option<f64>, Option<String>);
 type OpenRow = (
@@ -501,43 +548,20 @@ impl Store {
             by_account.entry(id).or_default().push((on, before, after));
         }
         let mut out = Vec::with_capacity(accounts.len());
-        for (id, segment, tier, owner_id, score, band, currency) in accounts {
-            let segment = parse_opt(segment.as_deref(), "contract_value_tier")?;
-            let tier = parse(&tier, "coverage_tier")?;
-            if wanted.segment.is_some_and(|x| segment != Some(x))
-                || wanted.tier.is_some_and(|x| tier != x)
-            {
+        for row in accounts {
+            let id = row.0;
+            let moves = by_account.remove(&id).unwrap_or_default();
+            let mut a = dashboard_account(row, moves, &mut money)?;
+            if !wanted.admits(a.segment, a.tier, a.owner_id) {
                 continue;
             }
-            let mut moves = Vec::new();
-            for (on, before, after) in by_account.remove(&id).unwrap_or_default() {
-                // Whether a rise from zero is new or a return does not matter here.
-                let Some(kind) = classify(before, after, true) else {
-                    continue;
-                };
-                moves.push(Move {
-                    on,
-                    kind,
-                    before: money.major(&currency, before)?,
-                    after: money.major(&currency, after)?,
-                });
+            if let Some(s) = &snapshots {
+                let (score, band) = s.get(&id).cloned().unwrap_or((None, None));
+                a.facts.score = score;
+                a.facts.band = parse_opt(band.as_deref(), "health band")?;
             }
-            let (score, band) = match &snapshots {
-                Some(s) => s.get(&id).cloned().unwrap_or((None, None)),
-                None => (score, band),
-            };
-            out.push(DashboardAccount {
-                id,
-                segment,
-                tier,
-                owner_id,
-                facts: AccountFacts {
-                    movements: moves,
-                    score,
-                    band: parse_opt(band.as_deref(), "health band")?,
-                    engaged: engaged.contains(&id),
-                },
-            });
+            a.facts.engaged = engaged.contains(&id);
+            out.push(a);
         }
         Ok((out, health_day))
     }

@@ -15,6 +15,7 @@ mod accounts;
 mod ahead;
 mod audit;
 pub mod automation;
+mod book;
 mod champions;
 mod contacts;
 mod dashboard;
@@ -53,6 +54,7 @@ pub use accounts::{AccountDetail, AccountFilter, LifecycleTransition};
 pub use ahead::{Computed, RiskyAccount, RISKIEST_ROWS};
 pub use audit::{Actor, AuditEntry};
 pub use automation::AutomationContext;
+pub use book::Book;
 pub use champions::ChampionPass;
 pub use dashboard::{dashboard_key, standard_periods, Breakdown, Dashboard, AHEAD_SECONDS};
 pub use error::StoreError;
@@ -128,6 +130,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool,
     features: features::FeatureCache,
+    book: book::BookCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -205,6 +208,7 @@ impl Store {
         Ok(Store {
             pool,
             features: features::FeatureCache::default(),
+            book: book::BookCache::default(),
         })
     }
 

@@ -369,27 +369,180 @@ fn grouped_query(def: &ReportDefinition, today: NaiveDate) -> Result<SqlBuilder>
     from_where(def, today, &mut b)?;
     if !keys.is_empty() {
         b.push(" GROUP BY ").push(&keys.join(", "));
-        // Positions, not expressions: both dialects accept them and the text stays short.
-        let mut order: Vec<String> = Vec::new();
-        let mut used = Vec::new();
-        for s in &def.sort {
-            let pos = match s.target {
-                SortTarget::Group(n) => n + 1,
-                SortTarget::Measure(n) => keys.len() + n + 1,
-                SortTarget::Field(_) => continue,
-            };
-            used.push(pos);
-            order.push(format!("{pos}{}", direction(s.desc)));
-        }
-        for pos in 1..=keys.len() {
-            if !used.contains(&pos) {
-                order.push(format!("{pos}{}", direction(false)));
-            }
-        }
-        b.push(" ORDER BY ").push(&order.join(", "));
-        b.push(" LIMIT ").arg(Arg::I64(GROUP_CAP + 1));
+        push_group_order(&mut b, def, keys.len());
     }
     Ok(b)
+}
+
+/// The columns of the SQLite `accounts_list` index over live accounts, in its order (migration
+/// 0016 appends the currency).
+const ACCOUNTS_LIST: &[&str] = &[
+    "coverage_tier",
+    "lifecycle_stage",
+    "contract_value_tier",
+    "health_band",
+    "growth_potential",
+    "brand_value",
+    "referral_likelihood",
+    "owner_id",
+    "industry",
+    "renewal_date",
+    "mrr",
+    "health_score",
+    "name_lower",
+    "created_at",
+    "updated_at",
+    "currency",
+];
+
+/// Group keys within this many leading columns of `accounts_list` are pre-aggregated: the
+/// low-cardinality ones and the owner, so the index's groups are few.
+const PREFIX_GROUP_LIMIT: usize = 8;
+
+/// The `accounts` column an account report field reads (`owner` reads the owner's id and joins
+/// the name after grouping); `None` for a field not in `accounts_list`.
+fn list_column(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "industry" => "industry",
+        "segment" => "contract_value_tier",
+        "coverage_tier" => "coverage_tier",
+        "lifecycle_stage" => "lifecycle_stage",
+        "owner" => "owner_id",
+        "health_score" => "health_score",
+        "health_band" => "health_band",
+        "mrr" | "arr" => "mrr",
+        "renewal_date" => "renewal_date",
+        "created_on" => "created_at",
+        _ => return None,
+    })
+}
+
+/// SQLite groups by sorting every row (no hash aggregate): 160 ms for 100,000 accounts. When an
+/// account report's group keys lie in the first [`PREFIX_GROUP_LIMIT`] columns of the covering
+/// `accounts_list` index and its filters and measures read only that index, the accounts are
+/// first aggregated in the index's own order (a streaming pass, no sort) by the shortest prefix
+/// holding the keys, and those few partial groups regrouped by the keys — the same groups and
+/// values (sums added in another order). `None` when the definition does not qualify.
+fn prefix_grouped_query(def: &ReportDefinition, today: NaiveDate) -> Result<Option<SqlBuilder>> {
+    if def.subject != Subject::Accounts || def.group_by.is_empty() {
+        return Ok(None);
+    }
+    let position =
+        |key: &str| list_column(key).and_then(|c| ACCOUNTS_LIST.iter().position(|x| *x == c));
+    let mut prefix = 0;
+    for g in &def.group_by {
+        match position(g.field.key) {
+            Some(p) if p < PREFIX_GROUP_LIMIT => prefix = prefix.max(p + 1),
+            _ => return Ok(None),
+        }
+    }
+    // Filters on the owner's name need the users table; everything else read must be indexed.
+    if def
+        .filters
+        .iter()
+        .any(|f| f.field.key == "owner" || position(f.field.key).is_none())
+        || def.aggregates.iter().any(|m| {
+            m.field
+                .is_some_and(|f| f.key == "owner" || position(f.key).is_none())
+        })
+    {
+        return Ok(None);
+    }
+    let columns = &ACCOUNTS_LIST[..prefix];
+    let mut inner: Vec<String> = columns.iter().map(|c| format!("a.{c} AS {c}")).collect();
+    let mut outer_measures = Vec::new();
+    for (n, m) in def.aggregates.iter().enumerate() {
+        let field = match m.field {
+            Some(f) if m.func != Aggregate::Count => f,
+            _ => {
+                inner.push(format!("COUNT(*) AS m{n}"));
+                outer_measures.push(format!("SUM(a.m{n})"));
+                continue;
+            }
+        };
+        let e = expr(def.subject, field.key, field.ty)?;
+        match m.func {
+            Aggregate::Count => unreachable!("handled above"),
+            Aggregate::Sum => {
+                inner.push(format!("SUM({e}) AS m{n}"));
+                outer_measures.push(format!("SUM(a.m{n})"));
+            }
+            Aggregate::Min | Aggregate::Max => {
+                let f = if m.func == Aggregate::Min {
+                    "MIN"
+                } else {
+                    "MAX"
+                };
+                inner.push(format!("{f}({e}) AS m{n}"));
+                outer_measures.push(format!("{f}(a.m{n})"));
+            }
+            Aggregate::Avg => {
+                // SQLite gives NULL for a division by zero, as AVG of no values.
+                inner.push(format!("SUM({e}) AS m{n}s, COUNT({e}) AS m{n}c"));
+                outer_measures.push(format!("SUM(a.m{n}s) / SUM(a.m{n}c)"));
+            }
+        }
+    }
+    inner.push("MIN(a.currency) AS currency_lo, MAX(a.currency) AS currency_hi".into());
+    let mut keys = Vec::new();
+    for g in &def.group_by {
+        let e = expr(def.subject, g.field.key, g.field.ty)?;
+        keys.push(match g.bucket {
+            Some(bucket) => bucketed(&e, bucket),
+            None => format!("COALESCE({e}, NULL)"),
+        });
+    }
+    let mut select = keys.clone();
+    select.extend(outer_measures);
+    select.push("MIN(a.currency_lo)".into());
+    select.push("MAX(a.currency_hi)".into());
+    let owner_join = if def.group_by.iter().any(|g| g.field.key == "owner") {
+        " LEFT JOIN users u ON u.id = a.owner_id"
+    } else {
+        ""
+    };
+    let mut b = SqlBuilder::new(&format!(
+        "SELECT {} FROM (SELECT {} FROM accounts a INDEXED BY accounts_list WHERE a.deleted_at IS NULL",
+        select.join(", "),
+        inner.join(", ")
+    ));
+    for f in &def.filters {
+        push_filter(&mut b, def.subject, f, today)?;
+    }
+    b.push(&format!(
+        " GROUP BY {}) a{owner_join} GROUP BY {}",
+        columns
+            .iter()
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        keys.join(", ")
+    ));
+    push_group_order(&mut b, def, keys.len());
+    Ok(Some(b))
+}
+
+/// `ORDER BY` (the sorts asked for, then every remaining key) and the cap, by position.
+fn push_group_order(b: &mut SqlBuilder, def: &ReportDefinition, keys: usize) {
+    // Positions, not expressions: both dialects accept them and the text stays short.
+    let mut order: Vec<String> = Vec::new();
+    let mut used = Vec::new();
+    for s in &def.sort {
+        let pos = match s.target {
+            SortTarget::Group(n) => n + 1,
+            SortTarget::Measure(n) => keys + n + 1,
+            SortTarget::Field(_) => continue,
+        };
+        used.push(pos);
+        order.push(format!("{pos}{}", direction(s.desc)));
+    }
+    for pos in 1..=keys {
+        if !used.contains(&pos) {
+            order.push(format!("{pos}{}", direction(false)));
+        }
+    }
+    b.push(" ORDER BY ").push(&order.join(", "));
+    b.push(" LIMIT ").arg(Arg::I64(GROUP_CAP + 1));
 }
 
 /// Reads the cells of one result row in the result's column order.
@@ -565,7 +718,14 @@ impl Store {
         def: &ReportDefinition,
         today: NaiveDate,
     ) -> Result<ReportResult> {
-        let q = grouped_query(def, today)?;
+        let prefixed = match self.backend() {
+            crate::Backend::Sqlite => prefix_grouped_query(def, today)?,
+            crate::Backend::Postgres => None,
+        };
+        let q = match prefixed {
+            Some(q) => q,
+            None => grouped_query(def, today)?,
+        };
         let types = selected_types(def);
         let n = types.len();
         let mut rows: Vec<ResultRow> = on_pool!(self, |pool| {
@@ -872,5 +1032,51 @@ mod tests {
         );
         assert_eq!(q.args.len(), 5);
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    fn definition(v: serde_json::Value) -> ReportDefinition {
+        ReportDefinition::parse(&serde_json::from_value::<ReportDraft>(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn grouped_account_reports_on_indexed_fields_are_pre_aggregated() {
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let q = prefix_grouped_query(
+            &definition(serde_json::json!({
+                "subject": "accounts",
+                "filters": [{"field": "segment", "op": "ne", "value": "smb"}],
+                "group_by": [{"field": "owner"}, {"field": "health_band"}],
+                "aggregates": [{"fn": "count"}, {"fn": "avg", "field": "health_score"}]
+            })),
+            today,
+        )
+        .unwrap()
+        .expect("owner and band lie in the index's first columns");
+        // Grouped first by the index's prefix up to the owner, in the index's order.
+        assert!(
+            q.sql.contains("INDEXED BY accounts_list")
+                && q.sql.contains(
+                    "GROUP BY a.coverage_tier, a.lifecycle_stage, a.contract_value_tier, a.health_band, \
+                     a.growth_potential, a.brand_value, a.referral_likelihood, a.owner_id) a \
+                     LEFT JOIN users u ON u.id = a.owner_id"
+                ),
+            "{}",
+            q.sql
+        );
+        // Not for a key past the prefix, a field outside the index, or another subject.
+        for v in [
+            serde_json::json!({"subject": "accounts", "group_by": [{"field": "renewal_date", "bucket": "month"}]}),
+            serde_json::json!({"subject": "accounts", "group_by": [{"field": "segment"}], "aggregates": [{"fn": "sum", "field": "seats"}]}),
+            serde_json::json!({"subject": "accounts", "group_by": [{"field": "segment"}], "filters": [{"field": "owner", "op": "eq", "value": "Ben"}]}),
+            serde_json::json!({"subject": "contacts", "group_by": [{"field": "account_segment"}]}),
+            serde_json::json!({"subject": "accounts", "aggregates": [{"fn": "count"}]}),
+        ] {
+            assert!(
+                prefix_grouped_query(&definition(v.clone()), today)
+                    .unwrap()
+                    .is_none(),
+                "{v}"
+            );
+        }
     }
 }

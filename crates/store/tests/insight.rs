@@ -380,6 +380,79 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
             (1, 1)
         );
 
+        // Any other period or combination of scopes, from the book read by the same job: the
+        // figures of computing it from the database.
+        let book = store.held_book().expect("the job holds the book it read");
+        assert_eq!(book.accounts(), 6);
+        let custom = [
+            q1,
+            Period {
+                from: d("2026-02-10"),
+                to: d("2026-03-20"),
+            },
+            Period {
+                from: d("2025-11-15"),
+                to: d("2026-04-30"),
+            },
+            Period {
+                from: d("2026-03-01"),
+                to: Utc::now().date_naive(),
+            },
+        ];
+        let combined = [
+            DashboardScope::default(),
+            DashboardScope {
+                owner_id: Some(csm.id.0),
+                ..enterprise
+            },
+            DashboardScope {
+                tier: Some(CoverageTier::ALL[0]),
+                ..enterprise
+            },
+            nobody,
+        ];
+        for period in custom {
+            for scope in combined {
+                let mut from_book = store
+                    .dashboard_from_book(&book, period, scope)
+                    .await
+                    .unwrap();
+                assert_eq!(from_book.computed_at, book.read_at);
+                let now = store.dashboard(period, scope).await.unwrap();
+                from_book.computed_at = now.computed_at;
+                assert_eq!(from_book, now, "{period:?} {scope:?}");
+            }
+        }
+        // The book is of the moment it was read: a later movement shows once it is read again.
+        let before = store
+            .dashboard_from_book(&book, custom[1], DashboardScope::default())
+            .await
+            .unwrap();
+        let g = account(&store, "G", None).await;
+        sub(
+            &store,
+            g,
+            term("2026-03-05", "2027-03-04", 70.0, SubscriptionStatus::Active),
+        )
+        .await;
+        let stale = store
+            .dashboard_from_book(&book, custom[1], DashboardScope::default())
+            .await
+            .unwrap();
+        assert_eq!(stale.overall, before.overall);
+        let book = store.refresh_book(end).await.unwrap();
+        let mut again = store
+            .dashboard_from_book(&book, custom[1], DashboardScope::default())
+            .await
+            .unwrap();
+        assert_ne!(again.overall, before.overall);
+        let now = store
+            .dashboard(custom[1], DashboardScope::default())
+            .await
+            .unwrap();
+        again.computed_at = now.computed_at;
+        assert_eq!(again, now);
+
         // Settings: a negative cost is refused; a cost is kept.
         let bad = store
             .set_insight_settings(

@@ -393,6 +393,25 @@ async fn grouped_sums_and_counts_match_the_hand_computed_portfolio() {
             ]
         );
 
+        // By owner (the name joined after grouping by the owner's id), filtered: Aiko's Alpha;
+        // Ben's Bravo and Echo (no score). Charlie and Delta are SMB; Foxtrot is deleted.
+        let r = run(&store, json!({
+            "subject": "accounts",
+            "filters": [{"field": "segment", "op": "ne", "value": "smb"}],
+            "group_by": [{"field": "owner"}],
+            "aggregates": [{"fn": "count"}, {"fn": "sum", "field": "arr"}, {"fn": "max", "field": "health_score"},
+                           {"fn": "avg", "field": "health_score"}, {"fn": "min", "field": "mrr"}]
+        }))
+        .await;
+        assert_eq!(
+            table(&r),
+            vec![
+                vec![t("Aiko"), n(1.0), n(1_200_000.0), n(80.0), n(80.0), n(100_000.0)],
+                vec![t("Ben"), n(2.0), n(600_000.0), n(30.0), n(30.0), n(0.0)],
+            ]
+        );
+        assert_eq!(currencies(&r), [Some("JPY"), Some("JPY")]);
+
         // Aggregates without a grouping: one total row.
         let r = run(&store, json!({
             "subject": "accounts",

@@ -121,8 +121,9 @@ fn scope_query(scope: &kizuna_store::DashboardScope) -> String {
 }
 
 /// The executive dashboard: a standard period or any other, the whole book or one segment,
-/// coverage tier or CSM. The standard periods of the whole book and of each single scope are
-/// computed ahead by the scheduler and read here; any other is computed on the request.
+/// coverage tier or CSM, or several of them. The standard periods of the whole book and of each
+/// single scope are computed ahead by the scheduler and read here; any other is computed from
+/// the book the instance holds (read by the same job), or from the database when it holds none.
 pub async fn dashboard_handler(
     State(state): State<WebState>,
     ctx: Ctx,

@@ -196,32 +196,41 @@ pub struct HealthMix {
 }
 
 impl HealthMix {
+    /// Adds one account as it stood on `on`, with the weighted score's running sums.
+    fn add(&mut self, a: &AccountFacts, on: NaiveDate, sums: &mut (f64, f64)) {
+        let arr = a.mrr_on(on) * 12.0;
+        if arr <= 0.0 {
+            return;
+        }
+        let share = match a.band {
+            Some(HealthBand::Red) => &mut self.red,
+            Some(HealthBand::Yellow) => &mut self.yellow,
+            Some(HealthBand::Green) => &mut self.green,
+            None => &mut self.unscored,
+        };
+        share.accounts += 1;
+        share.arr += arr;
+        if let Some(s) = a.score {
+            sums.0 += s * arr;
+            sums.1 += arr;
+        }
+    }
+
+    fn finish(mut self, (weighted, weight): (f64, f64)) -> HealthMix {
+        self.portfolio_score = (weight > 0.0).then(|| weighted / weight);
+        self
+    }
+
     pub fn compute<'a>(
         accounts: impl IntoIterator<Item = &'a AccountFacts>,
         on: NaiveDate,
     ) -> HealthMix {
         let mut mix = HealthMix::default();
-        let (mut weighted, mut weight) = (0.0, 0.0);
+        let mut sums = (0.0, 0.0);
         for a in accounts {
-            let arr = a.mrr_on(on) * 12.0;
-            if arr <= 0.0 {
-                continue;
-            }
-            let share = match a.band {
-                Some(HealthBand::Red) => &mut mix.red,
-                Some(HealthBand::Yellow) => &mut mix.yellow,
-                Some(HealthBand::Green) => &mut mix.green,
-                None => &mut mix.unscored,
-            };
-            share.accounts += 1;
-            share.arr += arr;
-            if let Some(s) = a.score {
-                weighted += s * arr;
-                weight += arr;
-            }
+            mix.add(a, on, &mut sums);
         }
-        mix.portfolio_score = (weight > 0.0).then(|| weighted / weight);
-        mix
+        mix.finish(sums)
     }
 }
 
@@ -244,18 +253,30 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// Every figure in one pass over the accounts (each account's facts are read once, not
+    /// once per figure: at 100,000 accounts the reads, not the arithmetic, are the cost).
     pub fn compute(accounts: &[&AccountFacts], p: Period, monthly_cs_cost: Option<f64>) -> Figures {
-        let retention = Retention::compute(accounts.iter().copied(), p);
-        let health = HealthMix::compute(accounts.iter().copied(), p.to);
-        let live: Vec<&&AccountFacts> = accounts.iter().filter(|a| a.mrr_on(p.to) > 0.0).collect();
-        let engaged = live.iter().filter(|a| a.engaged).count();
+        let mut retention = Retention::default();
+        let mut health = HealthMix::default();
+        let mut sums = (0.0, 0.0);
+        let (mut live, mut engaged) = (0usize, 0usize);
+        for a in accounts {
+            retention.add(a, p);
+            health.add(a, p.to, &mut sums);
+            if a.mrr_on(p.to) > 0.0 {
+                live += 1;
+                engaged += usize::from(a.engaged);
+            }
+        }
+        let retention = retention.finish();
+        let health = health.finish(sums);
         let retained_arr =
             (retention.start_mrr - retention.contraction_mrr - retention.churned_mrr) * 12.0;
         let cs_cost = monthly_cs_cost.map(|c| c * p.months());
         Figures {
-            live_accounts: live.len(),
+            live_accounts: live,
             engaged_accounts: engaged,
-            engagement_coverage: (!live.is_empty()).then(|| engaged as f64 / live.len() as f64),
+            engagement_coverage: (live > 0).then(|| engaged as f64 / live as f64),
             retention_cost: cs_cost
                 .filter(|_| retained_arr > 0.0)
                 .map(|c| c / retained_arr),
@@ -276,14 +297,22 @@ pub struct TrendPoint {
     pub retention: Retention,
 }
 
-/// Monthly retention over the period's calendar months.
+/// Monthly retention over the period's calendar months, in one pass over the accounts.
 pub fn monthly_trend(accounts: &[&AccountFacts], p: Period) -> Vec<TrendPoint> {
-    p.calendar_months()
+    let months = p.calendar_months();
+    let mut sums = vec![Retention::default(); months.len()];
+    for a in accounts {
+        for (r, m) in sums.iter_mut().zip(&months) {
+            r.add(a, *m);
+        }
+    }
+    months
         .into_iter()
-        .map(|m| TrendPoint {
+        .zip(sums)
+        .map(|(m, r)| TrendPoint {
             month: m.from.with_day(1).unwrap_or(m.from),
             period: m,
-            retention: Retention::compute(accounts.iter().copied(), m),
+            retention: r.finish(),
         })
         .collect()
 }

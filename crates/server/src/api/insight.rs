@@ -166,7 +166,22 @@ async fn get_dashboard(
             return Ok((json, body).into_response());
         }
     }
-    let dashboard = s.store.dashboard(period, scope).await?;
+    // Another period or scope: from the book this instance holds (read by the same job), else
+    // from the database, with the book read in the background for the next request.
+    let held = if q.fresh.unwrap_or(false) {
+        None
+    } else {
+        s.store.held_book()
+    };
+    let dashboard = match held {
+        Some(book) => s.store.dashboard_from_book(&book, period, scope).await?,
+        None => {
+            if !q.fresh.unwrap_or(false) {
+                s.store.refresh_book_in_background();
+            }
+            s.store.dashboard(period, scope).await?
+        }
+    };
     let body = axum::body::Bytes::from(serde_json::to_vec(&dashboard).map_err(ApiError::internal)?);
     s.insight_cache.put(key, body.clone());
     Ok((json, body).into_response())
