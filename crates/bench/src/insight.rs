@@ -160,8 +160,13 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
             json!({"p50_ms": percentile(&mut t, 0.5), "p99_ms": percentile(&mut t, 0.99)}),
         );
     }
-    let (mut map, map_bytes) =
-        time_get(&client, &format!("{base}/renewals"), &token, o.rounds).await?;
+    let (mut map, map_bytes) = time_get(
+        &client,
+        &format!("{base}/renewals?fresh=true"),
+        &token,
+        o.rounds,
+    )
+    .await?;
     // The scheduler's job that computes the default dashboard and renewal map ahead, run once;
     // then a new server (nothing in its memory) answers from what the job kept.
     let started = Instant::now();
@@ -267,6 +272,73 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
             json!({"p50_ms": percentile(&mut times, 0.5), "p99_ms": percentile(&mut times, 0.99)}),
         );
     }
+    // Renewal maps nobody computed ahead, cut from the renewals the job left in the instance's
+    // memory: the next page, the longest window, a different page each round; and the default
+    // map right after a CSM's call cleared the kept copy (a different call each round).
+    let mut from_held = serde_json::Map::new();
+    for (name, query) in [
+        ("second_page", "offset=500".to_string()),
+        ("months_24", "months=24".to_string()),
+    ] {
+        let (mut t, _) = time_get(
+            &client,
+            &format!("{base}/renewals?{query}"),
+            &token,
+            o.rounds,
+        )
+        .await?;
+        from_held.insert(
+            name.into(),
+            json!({"p50_ms": percentile(&mut t, 0.5), "p99_ms": percentile(&mut t, 0.99)}),
+        );
+    }
+    let mut paging = Vec::with_capacity(o.rounds);
+    let mut after_call = Vec::with_capacity(o.rounds);
+    let soon = db
+        .store
+        .open_renewals(today, today + Days::new(60), Some((o.rounds as i64 + 2, 0)))
+        .await?;
+    anyhow::ensure!(!soon.is_empty(), "no open renewal in the next 60 days");
+    let calls = [
+        kizuna_domain::insight::renewals::RenewalCall::Commit,
+        kizuna_domain::insight::renewals::RenewalCall::AtRisk,
+        kizuna_domain::insight::renewals::RenewalCall::Likely,
+    ];
+    for round in 0..o.rounds + 2 {
+        let url = format!("{base}/renewals?months=6&limit=100&offset={}", 100 * round);
+        let t = Instant::now();
+        let r = client.get(&url).bearer_auth(&token).send().await?;
+        anyhow::ensure!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await?;
+        if round >= 2 {
+            paging.push(t.elapsed());
+        }
+        let renewal = &soon[round % soon.len()];
+        db.store
+            .set_renewal_call(
+                renewal.subscription_id,
+                Some(calls[round % calls.len()]),
+                Some("bench"),
+                &kizuna_store::Actor::System("bench"),
+            )
+            .await?;
+        let url = format!("{base}/renewals");
+        let t = Instant::now();
+        let r = client.get(&url).bearer_auth(&token).send().await?;
+        anyhow::ensure!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await?;
+        if round >= 2 {
+            after_call.push(t.elapsed());
+        }
+    }
+    from_held.insert(
+        "pages_of_six_months".into(),
+        json!({"p50_ms": percentile(&mut paging, 0.5), "p99_ms": percentile(&mut paging, 0.99)}),
+    );
+    from_held.insert(
+        "default_after_a_call".into(),
+        json!({"p50_ms": percentile(&mut after_call, 0.5), "p99_ms": percentile(&mut after_call, 0.99)}),
+    );
     server.stop().await;
     let v = &fitted.validation;
     let result = json!({
@@ -284,6 +356,7 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
         "renewal_map_precomputed": {"p50_ms": percentile(&mut map_ahead, 0.5), "p99_ms": percentile(&mut map_ahead, 0.99)},
         "scoped_dashboards_precomputed": scoped_ahead,
         "dashboards_from_held_book": from_book,
+        "renewal_maps_from_held_renewals": from_held,
         "training": {
             "renewals": o.renewals,
             "features": names.len(),

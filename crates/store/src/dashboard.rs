@@ -9,10 +9,13 @@
 //! request (tested on both backends). Any other period or scope is computed from the book the
 //! instance holds when it has a recent one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use kizuna_domain::insight::dashboard::{self, AccountFacts, Figures, Period, TrendPoint};
+use kizuna_domain::account::{ContractValueTier, CoverageTier};
+use kizuna_domain::insight::dashboard::{
+    self, AccountFacts, Contribution, FigureSums, Figures, Period, TrendPoint,
+};
 use kizuna_domain::insight::definitions::{Definition, DEFINITIONS};
 use serde::{Deserialize, Serialize};
 
@@ -127,29 +130,54 @@ pub fn standard_periods(today: NaiveDate) -> Vec<(&'static str, Period)> {
     ]
 }
 
-fn breakdowns<'a>(
-    accounts: impl IntoIterator<Item = (Option<String>, &'a AccountFacts)>,
-    p: Period,
-) -> Vec<Breakdown> {
-    dashboard::breakdown(accounts, p)
+/// Figure sums per group of one breakdown, turned into its rows in key order (`none`, the
+/// accounts without a value, first).
+fn finish_groups<K: ToString>(groups: HashMap<Option<K>, FigureSums>, p: Period) -> Vec<Breakdown> {
+    let mut rows: Vec<(Option<String>, FigureSums)> = groups
         .into_iter()
-        .map(|(k, figures)| Breakdown {
-            key: k.unwrap_or_else(|| "none".to_string()),
-            figures,
+        .map(|(k, sums)| (k.map(|k| k.to_string()), sums))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter()
+        .map(|(key, sums)| Breakdown {
+            key: key.unwrap_or_else(|| "none".to_string()),
+            figures: sums.finish(p, None),
         })
         .collect()
 }
 
-/// How a breakdown groups an account.
-type GroupKey = fn(&DashboardAccount) -> Option<String>;
-
-fn breakdown_by(accounts: &[&DashboardAccount], p: Period, key: GroupKey) -> Vec<Breakdown> {
-    breakdowns(accounts.iter().map(|a| (key(a), &a.facts)), p)
+/// The overall figures and the three breakdowns in one pass over the accounts: each account's
+/// contribution is computed once and added to the whole and to its segment, tier and CSM. The
+/// CS team's cost is not split among groups (it is not known per group): only the overall
+/// figures carry a retention cost.
+fn figures_and_breakdowns(
+    accounts: &[&DashboardAccount],
+    p: Period,
+    monthly_cs_cost: Option<f64>,
+) -> (Figures, [Vec<Breakdown>; 3]) {
+    let mut overall = FigureSums::default();
+    let mut by_segment: HashMap<Option<ContractValueTier>, FigureSums> = HashMap::new();
+    let mut by_tier: HashMap<Option<CoverageTier>, FigureSums> = HashMap::new();
+    let mut by_csm: HashMap<Option<i64>, FigureSums> = HashMap::new();
+    for a in accounts {
+        let c = Contribution::of(&a.facts, p);
+        overall.add(&c);
+        by_segment.entry(a.segment).or_default().add(&c);
+        by_tier.entry(Some(a.tier)).or_default().add(&c);
+        by_csm.entry(a.owner_id).or_default().add(&c);
+    }
+    (
+        overall.finish(p, monthly_cs_cost),
+        [
+            finish_groups(by_segment, p),
+            finish_groups(by_tier, p),
+            finish_groups(by_csm, p),
+        ],
+    )
 }
 
-/// The dashboard of some accounts (already those of the scope). The three breakdowns are
-/// computed on a second thread while this one computes the overall figures and the trend: at
-/// 100,000 accounts each is several passes over every account.
+/// The dashboard of some accounts (already those of the scope). The monthly trend is computed
+/// on a second thread while this one computes the figures and their breakdowns.
 pub(crate) fn assemble(
     period: Period,
     accounts: &[&DashboardAccount],
@@ -157,21 +185,16 @@ pub(crate) fn assemble(
     health_trend: Vec<BandDay>,
     monthly_cs_cost: Option<f64>,
 ) -> Dashboard {
-    let facts: Vec<&AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
-    let (overall, trend, (by_segment, by_coverage_tier, by_csm)) = std::thread::scope(|s| {
-        let groups = s.spawn(|| {
-            (
-                breakdown_by(accounts, period, |a| a.segment.map(|x| x.to_string())),
-                breakdown_by(accounts, period, |a| Some(a.tier.to_string())),
-                breakdown_by(accounts, period, |a| a.owner_id.map(|x| x.to_string())),
-            )
+    let (trend, (overall, [by_segment, by_coverage_tier, by_csm])) = std::thread::scope(|s| {
+        let trend = s.spawn(|| {
+            let facts: Vec<&AccountFacts> = accounts.iter().map(|a| &a.facts).collect();
+            dashboard::monthly_trend(&facts, period)
         });
-        let overall = Figures::compute(&facts, period, monthly_cs_cost);
-        let trend = dashboard::monthly_trend(&facts, period);
-        let groups = groups
+        let figures = figures_and_breakdowns(accounts, period, monthly_cs_cost);
+        let trend = trend
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (overall, trend, groups)
+        (trend, figures)
     });
     Dashboard {
         period,

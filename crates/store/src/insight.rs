@@ -786,6 +786,22 @@ impl Store {
         Ok(())
     }
 
+    /// The gross and net renewal rates of the terms decided between `from` and `to`.
+    pub async fn decided_rates(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<kizuna_domain::insight::renewals::RenewalRates> {
+        use kizuna_domain::insight::renewals;
+        let decided = self.decided_renewals(from, to).await?;
+        Ok(renewals::rates(
+            &decided
+                .iter()
+                .map(|r| renewals::Decided::new(r.mrr, r.next_mrr, r.outcome))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
     /// Terms of live accounts decided (renewed or churned) with an end date between `from` and
     /// `to`, oldest first, with the MRR of the term that followed.
     pub async fn decided_renewals(
@@ -1427,71 +1443,14 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<RenewalMapData> {
-        use kizuna_domain::insight::renewals::{self, BandRates};
-        let today = now().date_naive();
-        let model = self.churn_model(None).await?;
-        let lead_days = model
-            .as_ref()
-            .map_or(kizuna_domain::insight::DEFAULT_LEAD_DAYS, |m| m.lead_days);
-        let history = self
-            .renewal_features(
-                today - Days::new(365),
-                today,
-                lead_days,
-                adoption,
-                false,
-                false,
-            )
-            .await?;
-        let band_rates = BandRates::from_history(
-            &history
-                .iter()
-                .filter_map(|h| {
-                    h.band
-                        .map(|b| (b, h.renewal.outcome == RenewalOutcome::Churned))
-                })
-                .collect::<Vec<_>>(),
-        );
-        let rate = |r: OpenRenewal, p: Option<f64>| RatedRenewal {
-            risk: renewals::risk(r.call, p, r.health_band, &band_rates),
-            churn_probability: p,
-            renewal: r,
-        };
+        use kizuna_domain::insight::renewals;
+        let (model, band_rates) = self.renewal_rating_basis(adoption).await?;
         let month = |d: NaiveDate| d.with_day(1).unwrap_or(d);
         let (total, page, forecast) = match &model {
             Some(m) => {
                 let open = self.open_renewals(from, to, None).await?;
-                let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
-                let c = &m.model.coefficients;
-                let probs: HashMap<i64, f64> = self
-                    .current_indicators(Some(&ids))
-                    .await?
-                    .into_iter()
-                    .map(|a| {
-                        let values =
-                            kizuna_domain::insight::model::values_of(&a.indicators, &c.features);
-                        (a.account_id, c.probability(&values))
-                    })
-                    .collect();
-                let rated: Vec<RatedRenewal> = open
-                    .into_iter()
-                    .map(|r| {
-                        let p = probs.get(&r.account_id).copied();
-                        rate(r, p)
-                    })
-                    .collect();
-                let forecast = renewals::forecast(
-                    &rated
-                        .iter()
-                        .map(|r| renewals::Open {
-                            month: month(r.renewal.renewal_date),
-                            renewals: 1,
-                            arr: r.renewal.arr,
-                            call: r.renewal.call,
-                            risk: r.risk.map(|x| x.0),
-                        })
-                        .collect::<Vec<_>>(),
-                );
+                let rated = self.rate_renewals(open, Some(m), &band_rates).await?;
+                let forecast = renewal_forecast(&rated);
                 let total = rated.len();
                 (
                     total,
@@ -1520,7 +1479,7 @@ impl Store {
                 let total = groups.iter().map(|g| g.renewals).sum();
                 (
                     total,
-                    page.into_iter().map(|r| rate(r, None)).collect(),
+                    self.rate_renewals(page, None, &band_rates).await?,
                     forecast,
                 )
             }
@@ -1533,6 +1492,112 @@ impl Store {
             model,
         })
     }
+
+    /// What rates a renewal: the latest churn model, when one is trained, and the churn rate per
+    /// band of the last year's decided renewals at the model's (or the default) lead time.
+    pub(crate) async fn renewal_rating_basis(
+        &self,
+        adoption: &AdoptionSettings,
+    ) -> Result<(
+        Option<StoredChurnModel>,
+        kizuna_domain::insight::renewals::BandRates,
+    )> {
+        use kizuna_domain::insight::renewals::BandRates;
+        let today = now().date_naive();
+        let model = self.churn_model(None).await?;
+        let lead_days = model
+            .as_ref()
+            .map_or(kizuna_domain::insight::DEFAULT_LEAD_DAYS, |m| m.lead_days);
+        let history = self
+            .renewal_features(
+                today - Days::new(365),
+                today,
+                lead_days,
+                adoption,
+                false,
+                false,
+            )
+            .await?;
+        let band_rates = BandRates::from_history(
+            &history
+                .iter()
+                .filter_map(|h| {
+                    h.band
+                        .map(|b| (b, h.renewal.outcome == RenewalOutcome::Churned))
+                })
+                .collect::<Vec<_>>(),
+        );
+        Ok((model, band_rates))
+    }
+
+    /// Rates open renewals: the model's probability for each account (when a model is given,
+    /// from the accounts' current indicators) and the risk the forecast uses.
+    pub(crate) async fn rate_renewals(
+        &self,
+        open: Vec<OpenRenewal>,
+        model: Option<&StoredChurnModel>,
+        band_rates: &kizuna_domain::insight::renewals::BandRates,
+    ) -> Result<Vec<RatedRenewal>> {
+        let mut probs: HashMap<i64, f64> = HashMap::new();
+        if let Some(m) = model {
+            let ids: Vec<i64> = open.iter().map(|r| r.account_id).collect();
+            let c = &m.model.coefficients;
+            probs = self
+                .current_indicators(Some(&ids))
+                .await?
+                .into_iter()
+                .map(|a| {
+                    let values =
+                        kizuna_domain::insight::model::values_of(&a.indicators, &c.features);
+                    (a.account_id, c.probability(&values))
+                })
+                .collect();
+        }
+        Ok(open
+            .into_iter()
+            .map(|r| {
+                let p = probs.get(&r.account_id).copied();
+                rated(r, p, band_rates)
+            })
+            .collect())
+    }
+}
+
+/// One open renewal with its probability and the risk from its call, the probability or its
+/// band's history.
+pub(crate) fn rated(
+    r: OpenRenewal,
+    p: Option<f64>,
+    band_rates: &kizuna_domain::insight::renewals::BandRates,
+) -> RatedRenewal {
+    RatedRenewal {
+        risk: kizuna_domain::insight::renewals::risk(r.call, p, r.health_band, band_rates),
+        churn_probability: p,
+        renewal: r,
+    }
+}
+
+/// The risk-weighted forecast by month of rated renewals.
+pub(crate) fn renewal_forecast(
+    rated: &[RatedRenewal],
+) -> Vec<kizuna_domain::insight::renewals::MonthForecast> {
+    use kizuna_domain::insight::renewals;
+    renewals::forecast(
+        &rated
+            .iter()
+            .map(|r| renewals::Open {
+                month: r
+                    .renewal
+                    .renewal_date
+                    .with_day(1)
+                    .unwrap_or(r.renewal.renewal_date),
+                renewals: 1,
+                arr: r.renewal.arr,
+                call: r.renewal.call,
+                risk: r.risk.map(|x| x.0),
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Renewals the web UI's renewal page lists.
@@ -1564,24 +1629,27 @@ fn renewal_page_key(today: NaiveDate) -> String {
 }
 
 impl Store {
-    /// The renewal page, computed now.
+    /// The renewal page, computed now; with `held_ok`, its map is cut from the renewals this
+    /// instance holds when it holds them (see [`crate::HeldRenewals`]).
     pub async fn renewal_page(
         &self,
         today: NaiveDate,
         adoption: &AdoptionSettings,
+        held_ok: bool,
     ) -> Result<RenewalPage> {
-        use kizuna_domain::insight::renewals;
         let (from, to) = (today - Days::new(90), today + chrono::Months::new(12));
-        let map = self
-            .renewal_map(from, to, adoption, RENEWAL_PAGE_ROWS, 0)
-            .await?;
-        let decided = self.decided_renewals(today - Days::new(365), today).await?;
-        let rates = renewals::rates(
-            &decided
-                .iter()
-                .map(|r| renewals::Decided::new(r.mrr, r.next_mrr, r.outcome))
-                .collect::<Vec<_>>(),
-        );
+        let map = if held_ok {
+            self.renewal_map_or_held(from, to, adoption, RENEWAL_PAGE_ROWS, 0)
+                .await?
+        } else {
+            self.renewal_map(from, to, adoption, RENEWAL_PAGE_ROWS, 0)
+                .await?
+        };
+        let held = self.held_renewals().filter(|h| held_ok && h.today == today);
+        let rates = match held {
+            Some(h) => h.decided_rates.clone(),
+            None => self.decided_rates(today - Days::new(365), today).await?,
+        };
         Ok(RenewalPage {
             total: map.total,
             rows: map
@@ -1599,7 +1667,7 @@ impl Store {
     }
 
     /// The renewal page computed ahead in the last [`crate::AHEAD_SECONDS`] (and since the last
-    /// call was set), else computed now.
+    /// call was set), else cut from the renewals this instance holds, else computed now.
     pub async fn renewal_page_or_compute(
         &self,
         today: NaiveDate,
@@ -1614,7 +1682,7 @@ impl Store {
                 return Ok(page);
             }
         }
-        self.renewal_page(today, adoption).await
+        self.renewal_page(today, adoption, true).await
     }
 
     /// Computes the renewal page ahead and keeps it.
@@ -1623,7 +1691,7 @@ impl Store {
         today: NaiveDate,
         adoption: &AdoptionSettings,
     ) -> Result<()> {
-        let page = self.renewal_page(today, adoption).await?;
+        let page = self.renewal_page(today, adoption, true).await?;
         let text = serde_json::to_string(&page).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.put_precomputed(&renewal_page_key(today), &text).await
     }

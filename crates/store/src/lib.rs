@@ -22,6 +22,7 @@ mod dashboard;
 mod error;
 mod features;
 mod health;
+mod held_renewals;
 mod import;
 mod insight;
 mod journeys;
@@ -59,6 +60,7 @@ pub use champions::ChampionPass;
 pub use dashboard::{dashboard_key, standard_periods, Breakdown, Dashboard, AHEAD_SECONDS};
 pub use error::StoreError;
 pub use health::{Explained, ScoreRun, Snapshot, StoredScorecard, UsageSource, CHUNK_ACCOUNTS};
+pub use held_renewals::HeldRenewals;
 pub use import::AccountUpsert;
 pub use insight::{
     BandDay, CurrentIndicators, DashboardAccount, DashboardScope, DecidedRenewal, InsightSettings,
@@ -131,6 +133,7 @@ pub struct Store {
     pool: Pool,
     features: features::FeatureCache,
     book: book::BookCache,
+    renewals: held_renewals::RenewalsCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -209,6 +212,7 @@ impl Store {
             pool,
             features: features::FeatureCache::default(),
             book: book::BookCache::default(),
+            renewals: held_renewals::RenewalsCache::default(),
         })
     }
 

@@ -786,3 +786,167 @@ async fn churn_models_and_weight_suggestions_are_kept() {
     })
     .await;
 }
+
+/// What a renewal map says, for comparing a map cut from the held renewals with one computed.
+type MapView = (
+    usize,
+    Vec<(i64, Option<RenewalCall>, Option<String>, Option<f64>)>,
+    Vec<kizuna_domain::insight::renewals::MonthForecast>,
+);
+
+fn view(map: kizuna_store::RenewalMapData) -> MapView {
+    (
+        map.total,
+        map.page
+            .into_iter()
+            .map(|r| {
+                (
+                    r.renewal.subscription_id,
+                    r.renewal.call,
+                    r.renewal.call_note,
+                    r.risk.map(|x| x.0),
+                )
+            })
+            .collect(),
+        map.forecast,
+    )
+}
+
+#[tokio::test]
+async fn held_renewals_cut_the_maps_the_database_gives() {
+    on_each_backend(|store| async move {
+        use SubscriptionStatus::*;
+        let today = Utc::now().date_naive();
+        let day = |n: i64| (today + Duration::days(n)).to_string();
+        let mut subs = Vec::new();
+        // Open renewals from an overdue one to one 23 months out, and one decided.
+        for (i, (end, mrr)) in [
+            (-30, 100.0),
+            (10, 200.0),
+            (40, 150.0),
+            (100, 300.0),
+            (200, 50.0),
+            (400, 80.0),
+            (690, 120.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let a = account(&store, &format!("R{i}"), None).await;
+            subs.push(sub(&store, a, term("2025-01-01", &day(end), mrr, Active)).await);
+        }
+        let gone = account(&store, "Gone", None).await;
+        sub(&store, gone, term("2025-01-01", &day(-20), 90.0, Churned)).await;
+        store
+            .set_renewal_call(
+                subs[1].0,
+                Some(RenewalCall::Commit),
+                Some("PO signed"),
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        let adoption = AdoptionSettings::default();
+        let held = store.refresh_renewals(&adoption).await.unwrap();
+        assert_eq!(held.renewals(), 7);
+        let windows =
+            [3, 12, 24].map(|m| (today - Duration::days(90), today + chrono::Months::new(m)));
+        let check = |label: &'static str| {
+            let store = store.clone();
+            let held = held.clone();
+            async move {
+                for (from, to) in windows {
+                    for (limit, offset) in [(500, 0), (2, 0), (2, 1), (3, 4)] {
+                        let cut = store
+                            .renewal_map_from_held(&held, from, to, limit, offset)
+                            .await
+                            .unwrap()
+                            .expect("inside the held window");
+                        let computed = store
+                            .renewal_map(from, to, &adoption, limit, offset)
+                            .await
+                            .unwrap();
+                        assert_eq!(
+                            view(cut),
+                            view(computed),
+                            "{label}: {from}..{to} {limit}/{offset}"
+                        );
+                    }
+                }
+            }
+        };
+        check("as read").await;
+        // Calls changed after the read are the current ones: cleared, set, and a note changed.
+        store
+            .set_renewal_call(subs[1].0, None, None, &ACTOR)
+            .await
+            .unwrap();
+        store
+            .set_renewal_call(
+                subs[3].0,
+                Some(RenewalCall::Lost),
+                Some("moved to a rival"),
+                &ACTOR,
+            )
+            .await
+            .unwrap();
+        store
+            .set_renewal_call(subs[2].0, Some(RenewalCall::AtRisk), None, &ACTOR)
+            .await
+            .unwrap();
+        check("calls changed").await;
+        let lost = store
+            .renewal_map_from_held(&held, windows[1].0, windows[1].1, 500, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let row = lost
+            .page
+            .iter()
+            .find(|r| r.renewal.subscription_id == subs[3].0)
+            .unwrap();
+        assert_eq!(row.risk.map(|x| x.0), Some(1.0));
+        // A window reaching past the held one, or a model trained since, is not cut from it.
+        assert!(store
+            .renewal_map_from_held(&held, today - Duration::days(91), windows[0].1, 10, 0)
+            .await
+            .unwrap()
+            .is_none());
+        let samples: Vec<Sample> = (0..60)
+            .map(|i| Sample {
+                renewal_date: d("2025-01-01") + Duration::days(i),
+                values: vec![Some((i % 10) as f64)],
+                churned: i % 10 < 3,
+            })
+            .collect();
+        let fitted = model::train(&["signal".to_string()], &samples).unwrap();
+        let window = Period {
+            from: d("2025-01-01"),
+            to: d("2025-12-31"),
+        };
+        store
+            .save_churn_model(&fitted, 90, window, &ACTOR)
+            .await
+            .unwrap();
+        assert!(store
+            .renewal_map_from_held(&held, windows[1].0, windows[1].1, 10, 0)
+            .await
+            .unwrap()
+            .is_none());
+        // Read again, it holds the model's rating and cuts the same map as computing it.
+        let held = store.refresh_renewals(&adoption).await.unwrap();
+        let (from, to) = windows[2];
+        let cut = store
+            .renewal_map_from_held(&held, from, to, 500, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(cut.model.is_some());
+        let computed = store
+            .renewal_map(from, to, &adoption, 500, 0)
+            .await
+            .unwrap();
+        assert_eq!(view(cut), view(computed));
+    })
+    .await;
+}

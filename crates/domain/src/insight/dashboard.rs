@@ -120,33 +120,72 @@ pub struct Retention {
     pub end_mrr: f64,
 }
 
+/// What one account's movements make of a period, read in one scan of them: its MRR the day
+/// before and at the end, and what moved inside it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct PeriodMoves {
+    start: f64,
+    end: f64,
+    expansion: f64,
+    contraction: f64,
+    churned: f64,
+    /// Added MRR when the account was outside the cohort (no MRR the day before).
+    new_mrr: f64,
+}
+
+impl PeriodMoves {
+    /// Reads the movements from `*cursor` on (every one before it is before `p.from`, and
+    /// `*mrr` is the MRR after the last of them) and leaves the cursor at the first movement
+    /// after `p.to`: consecutive periods are read in one scan.
+    fn read(movements: &[Move], cursor: &mut usize, mrr: &mut f64, p: Period) -> PeriodMoves {
+        while let Some(m) = movements.get(*cursor).filter(|m| m.on < p.from) {
+            *mrr = m.after;
+            *cursor += 1;
+        }
+        let mut out = PeriodMoves {
+            start: *mrr,
+            end: *mrr,
+            ..Default::default()
+        };
+        while let Some(m) = movements.get(*cursor).filter(|m| m.on <= p.to) {
+            let delta = m.after - m.before;
+            if out.start <= 0.0 {
+                out.new_mrr += delta.max(0.0);
+            } else {
+                match m.kind {
+                    MovementKind::Churn => out.churned += -delta,
+                    MovementKind::Contraction => out.contraction += -delta,
+                    _ if delta > 0.0 => out.expansion += delta,
+                    _ => out.contraction += -delta,
+                }
+            }
+            out.end = m.after;
+            *mrr = m.after;
+            *cursor += 1;
+        }
+        out
+    }
+
+    fn of(a: &AccountFacts, p: Period) -> PeriodMoves {
+        PeriodMoves::read(&a.movements, &mut 0, &mut 0.0, p)
+    }
+}
+
 impl Retention {
-    fn add(&mut self, a: &AccountFacts, p: Period) {
-        let start = a.mrr_before(p.from);
-        let end = a.mrr_on(p.to);
-        self.end_mrr += end;
-        let inside = a
-            .movements
-            .iter()
-            .filter(|m| p.from <= m.on && m.on <= p.to);
-        if start <= 0.0 {
-            self.new_mrr += inside.map(|m| (m.after - m.before).max(0.0)).sum::<f64>();
+    fn add_moves(&mut self, m: &PeriodMoves) {
+        self.end_mrr += m.end;
+        if m.start <= 0.0 {
+            self.new_mrr += m.new_mrr;
             return;
         }
         self.accounts_at_start += 1;
-        self.start_mrr += start;
-        if end <= 0.0 {
+        self.start_mrr += m.start;
+        if m.end <= 0.0 {
             self.churned_accounts += 1;
         }
-        for m in inside {
-            let delta = m.after - m.before;
-            match m.kind {
-                MovementKind::Churn => self.churned_mrr += -delta,
-                MovementKind::Contraction => self.contraction_mrr += -delta,
-                _ if delta > 0.0 => self.expansion_mrr += delta,
-                _ => self.contraction_mrr += -delta,
-            }
-        }
+        self.expansion_mrr += m.expansion;
+        self.contraction_mrr += m.contraction;
+        self.churned_mrr += m.churned;
     }
 
     fn finish(mut self) -> Retention {
@@ -168,7 +207,7 @@ impl Retention {
     ) -> Retention {
         let mut r = Retention::default();
         for a in accounts {
-            r.add(a, p);
+            r.add_moves(&PeriodMoves::of(a, p));
         }
         r.finish()
     }
@@ -196,13 +235,18 @@ pub struct HealthMix {
 }
 
 impl HealthMix {
-    /// Adds one account as it stood on `on`, with the weighted score's running sums.
-    fn add(&mut self, a: &AccountFacts, on: NaiveDate, sums: &mut (f64, f64)) {
-        let arr = a.mrr_on(on) * 12.0;
+    /// Adds one account with its MRR at the end, with the weighted score's running sums.
+    fn add(
+        &mut self,
+        (score, band): (Option<f64>, Option<HealthBand>),
+        end_mrr: f64,
+        sums: &mut (f64, f64),
+    ) {
+        let arr = end_mrr * 12.0;
         if arr <= 0.0 {
             return;
         }
-        let share = match a.band {
+        let share = match band {
             Some(HealthBand::Red) => &mut self.red,
             Some(HealthBand::Yellow) => &mut self.yellow,
             Some(HealthBand::Green) => &mut self.green,
@@ -210,7 +254,7 @@ impl HealthMix {
         };
         share.accounts += 1;
         share.arr += arr;
-        if let Some(s) = a.score {
+        if let Some(s) = score {
             sums.0 += s * arr;
             sums.1 += arr;
         }
@@ -228,7 +272,7 @@ impl HealthMix {
         let mut mix = HealthMix::default();
         let mut sums = (0.0, 0.0);
         for a in accounts {
-            mix.add(a, on, &mut sums);
+            mix.add((a.score, a.band), a.mrr_on(on), &mut sums);
         }
         mix.finish(sums)
     }
@@ -252,27 +296,55 @@ pub struct Figures {
     pub retention_cost: Option<f64>,
 }
 
-impl Figures {
-    /// Every figure in one pass over the accounts (each account's facts are read once, not
-    /// once per figure: at 100,000 accounts the reads, not the arithmetic, are the cost).
-    pub fn compute(accounts: &[&AccountFacts], p: Period, monthly_cs_cost: Option<f64>) -> Figures {
-        let mut retention = Retention::default();
-        let mut health = HealthMix::default();
-        let mut sums = (0.0, 0.0);
-        let (mut live, mut engaged) = (0usize, 0usize);
-        for a in accounts {
-            retention.add(a, p);
-            health.add(a, p.to, &mut sums);
-            if a.mrr_on(p.to) > 0.0 {
-                live += 1;
-                engaged += usize::from(a.engaged);
-            }
+/// What one account adds to the figures of every set it belongs to over a period, computed
+/// once: the overall figures and each breakdown's group add the same contribution.
+#[derive(Debug, Clone, Copy)]
+pub struct Contribution {
+    moves: PeriodMoves,
+    score: Option<f64>,
+    band: Option<HealthBand>,
+    engaged: bool,
+}
+
+impl Contribution {
+    pub fn of(a: &AccountFacts, p: Period) -> Contribution {
+        Contribution {
+            moves: PeriodMoves::of(a, p),
+            score: a.score,
+            band: a.band,
+            engaged: a.engaged,
         }
-        let retention = retention.finish();
-        let health = health.finish(sums);
+    }
+}
+
+/// The running sums behind [`Figures`]; [`FigureSums::finish`] makes the figures.
+#[derive(Debug, Clone, Default)]
+pub struct FigureSums {
+    retention: Retention,
+    health: HealthMix,
+    weighted_score: (f64, f64),
+    live: usize,
+    engaged: usize,
+}
+
+impl FigureSums {
+    pub fn add(&mut self, c: &Contribution) {
+        self.retention.add_moves(&c.moves);
+        self.health
+            .add((c.score, c.band), c.moves.end, &mut self.weighted_score);
+        if c.moves.end > 0.0 {
+            self.live += 1;
+            self.engaged += usize::from(c.engaged);
+        }
+    }
+
+    pub fn finish(self, p: Period, monthly_cs_cost: Option<f64>) -> Figures {
+        let retention = self.retention.finish();
+        let health = self.health.finish(self.weighted_score);
         let retained_arr =
             (retention.start_mrr - retention.contraction_mrr - retention.churned_mrr) * 12.0;
         let cs_cost = monthly_cs_cost.map(|c| c * p.months());
+        let (live, engaged) = (self.live, self.engaged);
         Figures {
             live_accounts: live,
             engaged_accounts: engaged,
@@ -288,6 +360,17 @@ impl Figures {
     }
 }
 
+impl Figures {
+    /// Every figure in one pass over the accounts, each account's movements scanned once.
+    pub fn compute(accounts: &[&AccountFacts], p: Period, monthly_cs_cost: Option<f64>) -> Figures {
+        let mut sums = FigureSums::default();
+        for a in accounts {
+            sums.add(&Contribution::of(a, p));
+        }
+        sums.finish(p, monthly_cs_cost)
+    }
+}
+
 /// One month of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -297,13 +380,15 @@ pub struct TrendPoint {
     pub retention: Retention,
 }
 
-/// Monthly retention over the period's calendar months, in one pass over the accounts.
+/// Monthly retention over the period's calendar months, in one pass over the accounts and one
+/// scan of each account's movements (the months are consecutive).
 pub fn monthly_trend(accounts: &[&AccountFacts], p: Period) -> Vec<TrendPoint> {
     let months = p.calendar_months();
     let mut sums = vec![Retention::default(); months.len()];
     for a in accounts {
+        let (mut cursor, mut mrr) = (0, 0.0);
         for (r, m) in sums.iter_mut().zip(&months) {
-            r.add(a, *m);
+            r.add_moves(&PeriodMoves::read(&a.movements, &mut cursor, &mut mrr, *m));
         }
     }
     months
@@ -324,13 +409,13 @@ pub fn breakdown<'a, K: Ord + 'a>(
     accounts: impl IntoIterator<Item = (K, &'a AccountFacts)>,
     p: Period,
 ) -> BTreeMap<K, Figures> {
-    let mut groups: BTreeMap<K, Vec<&AccountFacts>> = BTreeMap::new();
+    let mut groups: BTreeMap<K, FigureSums> = BTreeMap::new();
     for (k, a) in accounts {
-        groups.entry(k).or_default().push(a);
+        groups.entry(k).or_default().add(&Contribution::of(a, p));
     }
     groups
         .into_iter()
-        .map(|(k, v)| (k, Figures::compute(&v, p, None)))
+        .map(|(k, v)| (k, v.finish(p, None)))
         .collect()
 }
 

@@ -202,7 +202,13 @@ pub async fn precompute(s: &AppState) -> Result<String, String> {
         .precompute_dashboards(to)
         .await
         .map_err(|e| e.to_string())?;
-    let map = build_renewal_map(s, 12, 500, 0)
+    // Every open renewal of the next two years read and rated once; the kept map is cut from
+    // it, and so is any other window or page this instance is asked for.
+    s.store
+        .refresh_renewals(&s.config.health.adoption)
+        .await
+        .map_err(|e| e.to_string())?;
+    let map = build_renewal_map(s, 12, 500, 0, true)
         .await
         .map_err(|e| format!("{e:?}"))?;
     let text = serde_json::to_string(&map).map_err(|e| e.to_string())?;
@@ -257,6 +263,10 @@ pub struct RenewalMapParams {
     /// Renewals listed, 1 to 5000 (default 500), soonest first; the forecast covers them all.
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+    /// Read and rate every renewal now instead of answering from the map computed ahead or the
+    /// renewals this instance holds (read within the last few minutes; calls are always
+    /// current).
+    pub fresh: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -327,35 +337,47 @@ async fn renewal_map(
     }
     let offset = q.offset.unwrap_or(0);
     let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    let fresh = q.fresh.unwrap_or(false);
     let newer_than = Utc::now() - chrono::Duration::seconds(PRECOMPUTED_SECONDS);
-    if let Some(body) = s
-        .store
-        .precomputed(&renewal_key(months, limit, offset), newer_than)
-        .await?
-    {
-        return Ok((json, body).into_response());
+    if !fresh {
+        if let Some(body) = s
+            .store
+            .precomputed(&renewal_key(months, limit, offset), newer_than)
+            .await?
+        {
+            return Ok((json, body).into_response());
+        }
     }
-    Ok(Json(build_renewal_map(&s, months, limit, offset).await?).into_response())
+    Ok(Json(build_renewal_map(&s, months, limit, offset, !fresh).await?).into_response())
 }
 
 fn renewal_key(months: u32, limit: usize, offset: usize) -> String {
     format!("renewals|{}|{months}|{limit}|{offset}", today())
 }
 
+/// The renewal map of the next `months`: cut from the renewals this instance holds when
+/// `held_ok` and it holds them (see `kizuna_store::HeldRenewals`), else computed now.
 async fn build_renewal_map(
     s: &AppState,
     months: u32,
     limit: usize,
     offset: usize,
+    held_ok: bool,
 ) -> ApiResult<RenewalMap> {
     let today = today();
     // Overdue and undecided renewals of the last 90 days still need a decision: they are shown.
     let from = today - Days::new(90);
     let to = today + Months::new(months);
-    let map = s
-        .store
-        .renewal_map(from, to, &s.config.health.adoption, limit, offset)
-        .await?;
+    let adoption = &s.config.health.adoption;
+    let map = if held_ok {
+        s.store
+            .renewal_map_or_held(from, to, adoption, limit, offset)
+            .await?
+    } else {
+        s.store
+            .renewal_map(from, to, adoption, limit, offset)
+            .await?
+    };
     let listed = map
         .page
         .into_iter()

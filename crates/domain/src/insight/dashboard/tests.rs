@@ -220,3 +220,24 @@ fn calendar_months_clip_to_the_period() {
     assert_eq!((m[2].from, m[2].to), (d("2026-03-01"), d("2026-03-10")));
     assert_eq!(p.days(), 55);
 }
+
+#[test]
+fn the_trend_scan_of_consecutive_months_equals_each_month_alone() {
+    let p = portfolio();
+    let all: Vec<&AccountFacts> = p.iter().map(|(_, a)| a).collect();
+    // From the middle of a month, across 2025's churn of E and 2026's movements.
+    let period = Period {
+        from: d("2025-09-14"),
+        to: d("2026-03-05"),
+    };
+    let trend = monthly_trend(&all, period);
+    assert_eq!(trend.len(), 7);
+    for point in &trend {
+        assert_eq!(
+            point.retention,
+            Retention::compute(all.iter().copied(), point.period),
+            "{}",
+            point.month
+        );
+    }
+}
