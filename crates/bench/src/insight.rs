@@ -340,6 +340,54 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
         json!({"p50_ms": percentile(&mut after_call, 0.5), "p99_ms": percentile(&mut after_call, 0.99)}),
     );
     server.stop().await;
+    // A new instance holding nothing (after a restart, or one that did not run the job): its
+    // first custom dashboard loads the book's kept copy. Each round a new store and server.
+    let kept_bytes = db
+        .store
+        .precomputed("book", chrono::Utc::now() - chrono::Duration::minutes(15))
+        .await?
+        .map_or(0, |b| b.len());
+    let kept_renewals_bytes = db
+        .store
+        .precomputed(
+            "held-renewals",
+            chrono::Utc::now() - chrono::Duration::minutes(15),
+        )
+        .await?
+        .map_or(0, |b| b.len());
+    let mut cold = Vec::with_capacity(5);
+    let mut cold_map = Vec::with_capacity(5);
+    for round in 0..5u64 {
+        let store = kizuna_store::Store::connect(&db.url).await?;
+        let server = QuietServer::start(&store).await?;
+        // Its first custom dashboard, then its first renewal map with no kept copy (a later
+        // page): each loads the kept copy of what the job read.
+        for (url, times) in [
+            (
+                format!(
+                    "http://{}/api/v1/insight/dashboard?from={}&to={today}",
+                    server.addr,
+                    today - Days::new(150 + round)
+                ),
+                &mut cold,
+            ),
+            (
+                format!(
+                    "http://{}/api/v1/insight/renewals?offset={}",
+                    server.addr,
+                    500 * (round + 1)
+                ),
+                &mut cold_map,
+            ),
+        ] {
+            let t = Instant::now();
+            let r = client.get(&url).bearer_auth(&token).send().await?;
+            anyhow::ensure!(r.status().is_success(), "{url}: {}", r.status());
+            r.bytes().await?;
+            times.push(t.elapsed());
+        }
+        server.stop().await;
+    }
     let v = &fitted.validation;
     let result = json!({
         "bench": "insight",
@@ -357,6 +405,8 @@ pub async fn run(target: &Target, o: &InsightOptions) -> anyhow::Result<Value> {
         "scoped_dashboards_precomputed": scoped_ahead,
         "dashboards_from_held_book": from_book,
         "renewal_maps_from_held_renewals": from_held,
+        "new_instance_first_custom_dashboard": {"rounds": cold.len(), "p50_ms": percentile(&mut cold, 0.5), "max_ms": percentile(&mut cold, 1.0), "kept_book_mb": round(kept_bytes as f64 / 1e6)},
+        "new_instance_first_renewal_page": {"rounds": cold_map.len(), "p50_ms": percentile(&mut cold_map, 0.5), "max_ms": percentile(&mut cold_map, 1.0), "kept_renewals_mb": round(kept_renewals_bytes as f64 / 1e6)},
         "training": {
             "renewals": o.renewals,
             "features": names.len(),

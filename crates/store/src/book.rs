@@ -6,10 +6,12 @@
 //! a past period's end-of-period health read from the database.
 //!
 //! The scheduler's `insight.precompute` job reads it (together with the dashboards computed
-//! ahead); a request finding none from the last [`AHEAD_SECONDS`] starts a read in the
-//! background and computes its own dashboard from the database meanwhile. Each instance holds
-//! its own. A dashboard from the book has the same figures as computing it from the database at
-//! the moment the book was read (tested on both backends), and says when that was.
+//! ahead), holds it and keeps a copy in the `precomputed` table; an instance holding none from
+//! the last [`AHEAD_SECONDS`] (after a restart, or one that did not run the job) loads that copy,
+//! and only when there is none either does a request start a read in the background and compute
+//! its own dashboard from the database meanwhile. A dashboard from the book has the same figures
+//! as computing it from the database at the moment the book was read (tested on both backends,
+//! for the held book and the kept copy), and says when that was.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,13 +21,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kizuna_domain::account::{ContractValueTier, CoverageTier};
 use kizuna_domain::health::HealthBand;
 use kizuna_domain::insight::dashboard::{Move, Period};
+use kizuna_domain::revenue::MovementKind;
+use serde::{Deserialize, Serialize};
 
 use crate::dashboard::{assemble, standard_periods, Dashboard, AHEAD_SECONDS};
 use crate::insight::{
     dashboard_account, AccountRow, BandDay, DashboardAccount, DashboardScope, Money,
 };
 use crate::rows::{parse, parse_opt};
-use crate::{now, Result, Store};
+use crate::{now, Result, Store, StoreError};
 
 /// One live account as the book holds it.
 #[derive(Debug, Clone)]
@@ -70,6 +74,130 @@ pub(crate) type HealthMap = HashMap<i64, (Option<f64>, Option<HealthBand>)>;
 
 /// How many past days' health the book keeps once read.
 const HEALTH_DAYS_HELD: usize = 4;
+
+/// The key the book's copy is kept under in `precomputed`.
+const KEPT_BOOK_KEY: &str = "book";
+
+/// The book as kept: short names and movements as tuples, as its copy is tens of MB at 100,000
+/// accounts.
+#[derive(Serialize, Deserialize)]
+struct KeptBook {
+    read_at: DateTime<Utc>,
+    today: NaiveDate,
+    accounts: Vec<KeptAccount>,
+    bands: Vec<(NaiveDate, Vec<KeptBandCount>)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeptAccount {
+    i: i64,
+    s: Option<ContractValueTier>,
+    t: CoverageTier,
+    o: Option<i64>,
+    c: Option<f64>,
+    b: Option<HealthBand>,
+    /// Day, kind, MRR before and after.
+    m: Vec<(NaiveDate, MovementKind, f64, f64)>,
+    d: Vec<NaiveDate>,
+}
+
+/// Band, segment, tier, owner, count.
+type KeptBandCount = (
+    HealthBand,
+    Option<ContractValueTier>,
+    CoverageTier,
+    Option<i64>,
+    i64,
+);
+
+impl Book {
+    fn to_kept(&self) -> KeptBook {
+        let mut bands: Vec<(NaiveDate, Vec<KeptBandCount>)> = self
+            .bands
+            .iter()
+            .map(|(day, rows)| {
+                (
+                    *day,
+                    rows.iter()
+                        .map(|r| (r.band, r.segment, r.tier, r.owner_id, r.count))
+                        .collect(),
+                )
+            })
+            .collect();
+        bands.sort_by_key(|(day, _)| *day);
+        KeptBook {
+            read_at: self.read_at,
+            today: self.today,
+            accounts: self
+                .accounts
+                .iter()
+                .map(|a| KeptAccount {
+                    i: a.id,
+                    s: a.segment,
+                    t: a.tier,
+                    o: a.owner_id,
+                    c: a.score,
+                    b: a.band,
+                    m: a.movements
+                        .iter()
+                        .map(|m| (m.on, m.kind, m.before, m.after))
+                        .collect(),
+                    d: a.touched.clone(),
+                })
+                .collect(),
+            bands,
+        }
+    }
+
+    fn from_kept(k: KeptBook) -> Book {
+        Book {
+            read_at: k.read_at,
+            today: k.today,
+            accounts: k
+                .accounts
+                .into_iter()
+                .map(|a| BookAccount {
+                    id: a.i,
+                    segment: a.s,
+                    tier: a.t,
+                    owner_id: a.o,
+                    score: a.c,
+                    band: a.b,
+                    movements: a
+                        .m
+                        .into_iter()
+                        .map(|(on, kind, before, after)| Move {
+                            on,
+                            kind,
+                            before,
+                            after,
+                        })
+                        .collect(),
+                    touched: a.d,
+                })
+                .collect(),
+            bands: k
+                .bands
+                .into_iter()
+                .map(|(day, rows)| {
+                    (
+                        day,
+                        rows.into_iter()
+                            .map(|(band, segment, tier, owner_id, count)| BandCount {
+                                band,
+                                segment,
+                                tier,
+                                owner_id,
+                                count,
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+            health_days: Mutex::new(Vec::new()),
+        }
+    }
+}
 
 /// The book's accounts, movements (account, day, MRR before and after in minor units) and
 /// touchpoints (account, when).
@@ -190,6 +318,8 @@ impl Book {
 pub(crate) struct BookCache {
     held: Arc<RwLock<Option<Arc<Book>>>>,
     reading: Arc<AtomicBool>,
+    /// Taken while the kept copy is loaded, so that requests arriving together load it once.
+    loading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -270,7 +400,45 @@ impl Store {
         if let Ok(mut held) = self.book.held.write() {
             *held = Some(book.clone());
         }
+        let text = serde_json::to_string(&book.to_kept())
+            .map_err(|e| StoreError::Corrupt(format!("the book: {e}")))?;
+        self.put_precomputed(KEPT_BOOK_KEY, &text).await?;
         Ok(book)
+    }
+
+    /// The book's copy kept by the last read (of any instance), when it is from the last
+    /// [`AHEAD_SECONDS`] today.
+    pub async fn kept_book(&self) -> Result<Option<Book>> {
+        let newer_than = now() - chrono::Duration::seconds(AHEAD_SECONDS);
+        let Some(text) = self.precomputed(KEPT_BOOK_KEY, newer_than).await? else {
+            return Ok(None);
+        };
+        let kept: KeptBook = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the kept book: {e}")))?;
+        let book = Book::from_kept(kept);
+        let fresh = now() - book.read_at < chrono::Duration::seconds(AHEAD_SECONDS)
+            && book.today == now().date_naive();
+        Ok(fresh.then_some(book))
+    }
+
+    /// The book this instance holds, else the kept copy (then held), when either is from the
+    /// last [`AHEAD_SECONDS`] today.
+    pub async fn held_or_kept_book(&self) -> Result<Option<Arc<Book>>> {
+        if let Some(book) = self.held_book() {
+            return Ok(Some(book));
+        }
+        let _loading = self.book.loading.lock().await;
+        if let Some(book) = self.held_book() {
+            return Ok(Some(book));
+        }
+        let Some(book) = self.kept_book().await? else {
+            return Ok(None);
+        };
+        let book = Arc::new(book);
+        if let Ok(mut held) = self.book.held.write() {
+            *held = Some(book.clone());
+        }
+        Ok(Some(book))
     }
 
     /// The book this instance holds, when it was read in the last [`AHEAD_SECONDS`] today.

@@ -243,8 +243,8 @@ impl Store {
     }
 
     /// The dashboard of a period and scope: the one computed ahead when there is one, else
-    /// computed from the book this instance holds, else computed now from the database (and
-    /// the book read in the background for the next request).
+    /// computed from the book this instance holds or the kept copy of it, else computed now
+    /// from the database (and the book read in the background for the next request).
     pub async fn dashboard_or_compute(
         &self,
         period: Period,
@@ -255,7 +255,7 @@ impl Store {
                 return Ok(d);
             }
         }
-        match self.held_book() {
+        match self.held_or_kept_book().await? {
             Some(book) => self.dashboard_from_book(&book, period, scope).await,
             None => {
                 self.refresh_book_in_background();

@@ -6,9 +6,9 @@
 //! and rates the renewals whose call changed again, and a churn model trained since the read
 //! makes the held copy unusable. Everything else (a new term, a renewal decided, a health score
 //! that moved) is as of the read, like the maps computed ahead; the scheduler's
-//! `insight.precompute` job reads it again every few minutes, and a request finding none from
-//! the last [`AHEAD_SECONDS`] starts a read in the background and computes its own map
-//! meanwhile. Each instance holds its own.
+//! `insight.precompute` job reads it again every few minutes and keeps a copy in `precomputed`,
+//! which an instance holding none from the last [`AHEAD_SECONDS`] loads; a request finding
+//! neither starts a read in the background and computes its own map meanwhile.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,10 +18,34 @@ use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use kizuna_domain::indicator::AdoptionSettings;
 use kizuna_domain::insight::renewals::{BandRates, RenewalCall, RenewalRates};
 
+use kizuna_domain::insight::renewals::RiskSource;
+use serde::{Deserialize, Serialize};
+
 use crate::dashboard::AHEAD_SECONDS;
-use crate::insight::{rated, renewal_forecast, RatedRenewal, RenewalMapData, StoredChurnModel};
+use crate::insight::{
+    rated, renewal_forecast, OpenRenewal, RatedRenewal, RenewalMapData, StoredChurnModel,
+};
 use crate::rows::parse;
-use crate::{now, Result, Store};
+use crate::{now, Result, Store, StoreError};
+
+/// The key the held renewals' copy is kept under in `precomputed`.
+const KEPT_RENEWALS_KEY: &str = "held-renewals";
+
+/// One rated renewal as kept: the renewal, its probability and its risk with where it came from.
+type KeptRated = (OpenRenewal, Option<f64>, Option<(f64, RiskSource)>);
+
+/// The held renewals as kept (the model by its id: it is read again on load).
+#[derive(Serialize, Deserialize)]
+struct KeptRenewals {
+    read_at: DateTime<Utc>,
+    today: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    rated: Vec<KeptRated>,
+    band_rates: BandRates,
+    model_id: Option<i64>,
+    decided_rates: RenewalRates,
+}
 
 /// How far back the held window reaches: overdue renewals still undecided.
 pub const BACK_DAYS: u64 = 90;
@@ -56,6 +80,12 @@ impl HeldRenewals {
 pub(crate) struct RenewalsCache {
     held: Arc<RwLock<Option<Arc<HeldRenewals>>>>,
     reading: Arc<AtomicBool>,
+    /// Taken while the kept copy is loaded, so that requests arriving together load it once.
+    loading: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn is_fresh(read_at: DateTime<Utc>, today: NaiveDate) -> bool {
+    now() - read_at < chrono::Duration::seconds(AHEAD_SECONDS) && today == now().date_naive()
 }
 
 /// A renewal call and its note as set now.
@@ -90,15 +120,89 @@ impl Store {
         if let Ok(mut slot) = self.renewals.held.write() {
             *slot = Some(held.clone());
         }
+        let kept = KeptRenewals {
+            read_at: held.read_at,
+            today: held.today,
+            from: held.from,
+            to: held.to,
+            rated: held
+                .rated
+                .iter()
+                .map(|r| (r.renewal.clone(), r.churn_probability, r.risk))
+                .collect(),
+            band_rates: held.band_rates.clone(),
+            model_id: held.model.as_ref().map(|m| m.id),
+            decided_rates: held.decided_rates.clone(),
+        };
+        let text = serde_json::to_string(&kept)
+            .map_err(|e| StoreError::Corrupt(format!("the held renewals: {e}")))?;
+        self.put_precomputed(KEPT_RENEWALS_KEY, &text).await?;
         Ok(held)
     }
 
     /// The renewals this instance holds, when read in the last [`AHEAD_SECONDS`] today.
     pub fn held_renewals(&self) -> Option<Arc<HeldRenewals>> {
         let held = self.renewals.held.read().ok()?.clone()?;
-        let fresh = now() - held.read_at < chrono::Duration::seconds(AHEAD_SECONDS)
-            && held.today == now().date_naive();
-        fresh.then_some(held)
+        is_fresh(held.read_at, held.today).then_some(held)
+    }
+
+    /// The held renewals' copy kept by the last read (of any instance), when it is from the
+    /// last [`AHEAD_SECONDS`] today and its model is still there.
+    pub async fn kept_renewals(&self) -> Result<Option<HeldRenewals>> {
+        let newer_than = now() - chrono::Duration::seconds(AHEAD_SECONDS);
+        let Some(text) = self.precomputed(KEPT_RENEWALS_KEY, newer_than).await? else {
+            return Ok(None);
+        };
+        let k: KeptRenewals = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the kept renewals: {e}")))?;
+        if !is_fresh(k.read_at, k.today) {
+            return Ok(None);
+        }
+        let model = match k.model_id {
+            Some(id) => match self.churn_model(Some(id)).await? {
+                Some(m) => Some(m),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(HeldRenewals {
+            read_at: k.read_at,
+            today: k.today,
+            from: k.from,
+            to: k.to,
+            rated: k
+                .rated
+                .into_iter()
+                .map(|(renewal, churn_probability, risk)| RatedRenewal {
+                    renewal,
+                    churn_probability,
+                    risk,
+                })
+                .collect(),
+            band_rates: k.band_rates,
+            model,
+            decided_rates: k.decided_rates,
+        }))
+    }
+
+    /// The renewals this instance holds, else the kept copy (then held), when either is from
+    /// the last [`AHEAD_SECONDS`] today.
+    pub async fn held_or_kept_renewals(&self) -> Result<Option<Arc<HeldRenewals>>> {
+        if let Some(held) = self.held_renewals() {
+            return Ok(Some(held));
+        }
+        let _loading = self.renewals.loading.lock().await;
+        if let Some(held) = self.held_renewals() {
+            return Ok(Some(held));
+        }
+        let Some(kept) = self.kept_renewals().await? else {
+            return Ok(None);
+        };
+        let kept = Arc::new(kept);
+        if let Ok(mut slot) = self.renewals.held.write() {
+            *slot = Some(kept.clone());
+        }
+        Ok(Some(kept))
     }
 
     /// Starts reading the renewals in the background unless a read is under way.
@@ -173,8 +277,8 @@ impl Store {
         }))
     }
 
-    /// The renewal map of `from..=to`: cut from the renewals this instance holds when it holds
-    /// them, else computed now (and the renewals read in the background for the next map).
+    /// The renewal map of `from..=to`: cut from the renewals this instance holds or their kept
+    /// copy, else computed now (and the renewals read in the background for the next map).
     pub async fn renewal_map_or_held(
         &self,
         from: NaiveDate,
@@ -183,7 +287,7 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<RenewalMapData> {
-        if let Some(held) = self.held_renewals() {
+        if let Some(held) = self.held_or_kept_renewals().await? {
             if let Some(map) = self
                 .renewal_map_from_held(&held, from, to, limit, offset)
                 .await?

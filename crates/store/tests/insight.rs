@@ -452,6 +452,27 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
             .unwrap();
         again.computed_at = now.computed_at;
         assert_eq!(again, now);
+        // The read kept a copy: an instance holding no book (restarted, or one that did not run
+        // the job) loads it and computes the same dashboards.
+        let kept = store
+            .kept_book()
+            .await
+            .unwrap()
+            .expect("the read kept a copy");
+        assert_eq!((kept.read_at, kept.accounts()), (book.read_at, 7));
+        for period in custom {
+            for scope in combined {
+                let from_kept = store
+                    .dashboard_from_book(&kept, period, scope)
+                    .await
+                    .unwrap();
+                let from_held = store
+                    .dashboard_from_book(&book, period, scope)
+                    .await
+                    .unwrap();
+                assert_eq!(from_kept, from_held, "{period:?} {scope:?}");
+            }
+        }
 
         // Settings: a negative cost is refused; a cost is kept.
         let bad = store
@@ -895,6 +916,26 @@ async fn held_renewals_cut_the_maps_the_database_gives() {
             .await
             .unwrap();
         check("calls changed").await;
+        // The read kept a copy: an instance holding none loads it and cuts the same maps.
+        let kept = store
+            .kept_renewals()
+            .await
+            .unwrap()
+            .expect("the read kept a copy");
+        assert_eq!((kept.read_at, kept.renewals()), (held.read_at, 7));
+        for (from, to) in windows {
+            let a = store
+                .renewal_map_from_held(&kept, from, to, 3, 1)
+                .await
+                .unwrap()
+                .unwrap();
+            let b = store
+                .renewal_map_from_held(&held, from, to, 3, 1)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(view(a), view(b), "{from}..{to}");
+        }
         let lost = store
             .renewal_map_from_held(&held, windows[1].0, windows[1].1, 500, 0)
             .await
@@ -942,6 +983,17 @@ async fn held_renewals_cut_the_maps_the_database_gives() {
             .unwrap()
             .unwrap();
         assert!(cut.model.is_some());
+        let kept = store.kept_renewals().await.unwrap().unwrap();
+        let from_kept = store
+            .renewal_map_from_held(&kept, from, to, 500, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            from_kept.model.as_ref().map(|m| m.id),
+            cut.model.as_ref().map(|m| m.id)
+        );
+        assert_eq!(view(from_kept), view(cut.clone()));
         let computed = store
             .renewal_map(from, to, &adoption, 500, 0)
             .await

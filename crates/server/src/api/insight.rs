@@ -166,12 +166,12 @@ async fn get_dashboard(
             return Ok((json, body).into_response());
         }
     }
-    // Another period or scope: from the book this instance holds (read by the same job), else
-    // from the database, with the book read in the background for the next request.
+    // Another period or scope: from the book this instance holds or the copy the same job
+    // kept, else from the database, with the book read in the background for the next request.
     let held = if q.fresh.unwrap_or(false) {
         None
     } else {
-        s.store.held_book()
+        s.store.held_or_kept_book().await?
     };
     let dashboard = match held {
         Some(book) => s.store.dashboard_from_book(&book, period, scope).await?,
