@@ -413,8 +413,14 @@ impl Store {
         let Some(text) = self.precomputed(KEPT_BOOK_KEY, newer_than).await? else {
             return Ok(None);
         };
-        let kept: KeptBook = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("the kept book: {e}")))?;
+        // A copy another version wrote, in another form, is not used (the next read replaces it).
+        let kept: KeptBook = match serde_json::from_str(&text) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "the kept book could not be read; computing instead");
+                return Ok(None);
+            }
+        };
         let book = Book::from_kept(kept);
         let fresh = now() - book.read_at < chrono::Duration::seconds(AHEAD_SECONDS)
             && book.today == now().date_naive();

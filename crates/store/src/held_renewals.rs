@@ -153,8 +153,14 @@ impl Store {
         let Some(text) = self.precomputed(KEPT_RENEWALS_KEY, newer_than).await? else {
             return Ok(None);
         };
-        let k: KeptRenewals = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("the kept renewals: {e}")))?;
+        // A copy another version wrote, in another form, is not used (the next read replaces it).
+        let k: KeptRenewals = match serde_json::from_str(&text) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "the kept renewals could not be read; computing instead");
+                return Ok(None);
+            }
+        };
         if !is_fresh(k.read_at, k.today) {
             return Ok(None);
         }

@@ -473,6 +473,13 @@ async fn dashboard_facts_give_the_hand_computed_quarter() {
                 assert_eq!(from_kept, from_held, "{period:?} {scope:?}");
             }
         }
+        // A copy in another form (another version wrote it) is not used: the dashboard is then
+        // computed.
+        store
+            .put_precomputed("book", "{\"old\": true}")
+            .await
+            .unwrap();
+        assert!(store.kept_book().await.unwrap().is_none());
 
         // Settings: a negative cost is refused; a cost is kept.
         let bad = store
