@@ -29,7 +29,7 @@ use crate::insight::{
     dashboard_account, AccountRow, BandDay, DashboardAccount, DashboardScope, Money,
 };
 use crate::rows::{parse, parse_opt};
-use crate::{now, Result, Store, StoreError};
+use crate::{now, Result, Store};
 
 /// One live account as the book holds it.
 #[derive(Debug, Clone)]
@@ -78,8 +78,7 @@ const HEALTH_DAYS_HELD: usize = 4;
 /// The key the book's copy is kept under in `precomputed`.
 const KEPT_BOOK_KEY: &str = "book";
 
-/// The book as kept: short names and movements as tuples, as its copy is tens of MB at 100,000
-/// accounts.
+/// The book as kept (see [`crate::kept`]): short names and movements as tuples.
 #[derive(Serialize, Deserialize)]
 struct KeptBook {
     read_at: DateTime<Utc>,
@@ -400,8 +399,7 @@ impl Store {
         if let Ok(mut held) = self.book.held.write() {
             *held = Some(book.clone());
         }
-        let text = serde_json::to_string(&book.to_kept())
-            .map_err(|e| StoreError::Corrupt(format!("the book: {e}")))?;
+        let text = crate::kept::pack(&book.to_kept(), "the book")?;
         self.put_precomputed(KEPT_BOOK_KEY, &text).await?;
         Ok(book)
     }
@@ -414,7 +412,7 @@ impl Store {
             return Ok(None);
         };
         // A copy another version wrote, in another form, is not used (the next read replaces it).
-        let kept: KeptBook = match serde_json::from_str(&text) {
+        let kept: KeptBook = match crate::kept::unpack(&text) {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!(error = %e, "the kept book could not be read; computing instead");

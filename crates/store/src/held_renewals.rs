@@ -26,7 +26,7 @@ use crate::insight::{
     rated, renewal_forecast, OpenRenewal, RatedRenewal, RenewalMapData, StoredChurnModel,
 };
 use crate::rows::parse;
-use crate::{now, Result, Store, StoreError};
+use crate::{now, Result, Store};
 
 /// The key the held renewals' copy is kept under in `precomputed`.
 const KEPT_RENEWALS_KEY: &str = "held-renewals";
@@ -134,8 +134,7 @@ impl Store {
             model_id: held.model.as_ref().map(|m| m.id),
             decided_rates: held.decided_rates.clone(),
         };
-        let text = serde_json::to_string(&kept)
-            .map_err(|e| StoreError::Corrupt(format!("the held renewals: {e}")))?;
+        let text = crate::kept::pack(&kept, "the held renewals")?;
         self.put_precomputed(KEPT_RENEWALS_KEY, &text).await?;
         Ok(held)
     }
@@ -154,7 +153,7 @@ impl Store {
             return Ok(None);
         };
         // A copy another version wrote, in another form, is not used (the next read replaces it).
-        let k: KeptRenewals = match serde_json::from_str(&text) {
+        let k: KeptRenewals = match crate::kept::unpack(&text) {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!(error = %e, "the kept renewals could not be read; computing instead");

@@ -26,6 +26,7 @@ mod held_renewals;
 mod import;
 mod insight;
 mod journeys;
+mod kept;
 mod metrics;
 mod records;
 mod reports;
